@@ -1,0 +1,20 @@
+{
+  "targets": [
+    {
+      "target_name": "statsd_native",
+      "sources": [
+        "native/binding.cc",
+        "native/codec.cc",
+        "native/number.cc",
+        "native/serializer.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],
+      "cflags!": ["-O2"],
+      "cflags_cc!": ["-std=gnu++17", "-std=c++17", "-O2"],
+      "cflags": ["-O3", "-fvisibility=hidden", "-Wall", "-Wextra"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fvisibility=hidden", "-fno-exceptions", "-Wall", "-Wextra"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

@@ -1,0 +1,122 @@
+// statsd line grammar: types, parse statuses, the line parser and the packet walker.
+#ifndef STATSD_CODEC_H_
+#define STATSD_CODEC_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+namespace statsd {
+
+// Wire types. The numeric values cross into TypeScript (src/metric.ts METRIC_TYPES).
+enum class MetricType : uint8_t {
+  kCounter = 0,           // c   brubeck meter, etsy counter
+  kMonotonicCounter = 1,  // C   brubeck counter (running total)
+  kGauge = 2,             // g
+  kTimer = 3,             // ms
+  kHistogram = 4,         // h
+  kSet = 5,               // s
+  kDistribution = 6,      // d
+};
+constexpr int kMetricTypeCount = 7;
+
+// Why a line was rejected. Values cross into TypeScript (src/errors.ts PARSE_REASONS).
+enum class ParseStatus : uint8_t {
+  kOk = 0,
+  kBadName = 1,       // empty, space or control byte, or ends in '.'
+  kBadValue = 2,      // no ':' value, not a decimal, overflow, or a multi-value in brubeck
+  kBadType = 3,       // missing or unknown type (or s/d in the brubeck dialect)
+  kBadRate = 4,       // '@' not followed by a decimal in (0, 1]
+  kBadTag = 5,        // '#' list empty, with an empty tag, or with space/control bytes
+  kBadTimestamp = 6,  // 'T' not followed by 1..12 digits, or zero
+  kBadField = 7,      // empty field, duplicate field, or a shape no rule knows
+  kTooLong = 8,       // longer than ParseOptions::max_line_bytes
+};
+constexpr int kParseStatusCount = 9;
+
+enum class Dialect : uint8_t {
+  kFull = 0,     // every rule of DESIGN.md §4
+  kBrubeck = 1,  // only what brubeck accepts: c C g ms h, one optional '@rate', one value
+};
+
+struct ParseOptions {
+  Dialect dialect = Dialect::kFull;
+  uint32_t max_line_bytes = 8192;  // lines longer than this are kTooLong
+};
+
+// One value of a line. For sets `value` is 0 and `text` is the member.
+struct Sample {
+  double value;
+  bool relative;          // the value carried an explicit '+' or '-'
+  std::string_view text;  // the value as written
+};
+
+// A parsed line. Views point into the parsed input; `samples` into the parser,
+// valid until its next Parse call.
+struct ParsedLine {
+  std::string_view name;
+  std::string_view tags;  // text after '#', e.g. "env:prod,az" (empty when none)
+  MetricType type;
+  double sample_rate;
+  bool has_timestamp;
+  int64_t timestamp;      // unix seconds from '|T', when has_timestamp
+  const Sample* samples;
+  size_t sample_count;
+};
+
+// Parses single lines. Holds a reusable sample buffer, so it allocates only
+// while a line has more values than any line before it. Not thread-safe.
+class LineParser {
+ public:
+  explicit LineParser(ParseOptions options = {}) : options_(options) {}
+
+  // Parses `line` (no '\n'; one trailing '\r' is dropped). On kOk fills *out.
+  ParseStatus Parse(std::string_view line, ParsedLine* out);
+
+  const ParseOptions& options() const { return options_; }
+  void set_options(ParseOptions options) { options_ = options; }
+
+ private:
+  ParseStatus ParseFields(const char* p, const char* end, ParsedLine* out);
+  ParseStatus ParseValues(std::string_view values, MetricType type);
+
+  ParseOptions options_;
+  std::vector<Sample> samples_;
+};
+
+// Splits a datagram or stream chunk at '\n' and parses each line. Empty lines
+// (a trailing '\n', "\n\n") are skipped without counting. For each line calls
+//   sink.OnLine(const ParsedLine&, std::string_view line)       on success
+//   sink.OnError(ParseStatus, std::string_view line)           on a bad line
+// `sink.OnLine` may return false to stop; WalkPacket then returns the offset of
+// that line so the caller can resume there. Returns `size` when all was walked.
+template <class Sink>
+size_t WalkPacket(LineParser& parser, const char* data, size_t size, Sink& sink) {
+  const char* p = data;
+  const char* const end = data + size;
+  while (p < end) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    const char* line_end = nl ? nl : end;
+    std::string_view line(p, static_cast<size_t>(line_end - p));
+    if (!line.empty() && !(line.size() == 1 && line[0] == '\r')) {
+      ParsedLine parsed;
+      ParseStatus status = parser.Parse(line, &parsed);
+      if (status == ParseStatus::kOk) {
+        if (!sink.OnLine(parsed, line)) return static_cast<size_t>(p - data);
+      } else {
+        sink.OnError(status, line);
+      }
+    }
+    p = nl ? nl + 1 : end;
+  }
+  return size;
+}
+
+// Wire text of a type ("c", "ms", ...).
+std::string_view MetricTypeName(MetricType type);
+
+}  // namespace statsd
+
+#endif  // STATSD_CODEC_H_

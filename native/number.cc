@@ -1,0 +1,143 @@
+// Decimal parsing with an exact fast path, and JS-compatible shortest printing.
+#include "number.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <system_error>
+
+namespace statsd {
+namespace {
+
+// Powers of ten that a double holds exactly: with a mantissa below 2^53, one
+// multiplication or division by these is correctly rounded (Clinger's fast path).
+constexpr double kExactPowersOfTen[] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+constexpr uint64_t kMaxExactMantissa = uint64_t{1} << 53;
+
+inline bool IsDigit(char c) { return static_cast<unsigned char>(c - '0') < 10; }
+
+// Slow path for long mantissas and large exponents: libstdc++'s from_chars is
+// correctly rounded and locale-free. `begin` has no leading '+'.
+bool ParseSlow(const char* begin, const char* end, bool exponent_negative, double* value) {
+  double result = 0;
+  auto [ptr, ec] = std::from_chars(begin, end, result, std::chars_format::general);
+  if (ec == std::errc::result_out_of_range) {
+    if (!exponent_negative) return false;        // overflow: no infinities
+    result = (*begin == '-') ? -0.0 : 0.0;       // underflow reads as zero
+  } else if (ec != std::errc() || ptr != end) {
+    return false;
+  }
+  if (!std::isfinite(result)) return false;
+  *value = result;
+  return true;
+}
+
+}  // namespace
+
+bool ParseDecimal(const char* begin, const char* end, double* value, bool* has_sign) {
+  const char* p = begin;
+  bool negative = false;
+  *has_sign = false;
+  if (p < end && (*p == '+' || *p == '-')) {
+    negative = *p == '-';
+    *has_sign = true;
+    ++p;
+  }
+  const char* number_start = negative ? p - 1 : p;  // from_chars takes '-', not '+'
+
+  // mantissa: digits, optional '.', digits     12.50e3
+  //                                            ^^^^^
+  uint64_t mantissa = 0;
+  int significant = 0;     // digits accumulated into mantissa (after leading zeros)
+  int dropped = 0;         // integer digits beyond 19 significant ones
+  int fraction_digits = 0; // fraction digits accumulated into mantissa
+  int digits = 0;
+  bool fraction_truncated = false;
+  while (p < end && IsDigit(*p)) {
+    ++digits;
+    if (significant < 19) {
+      mantissa = mantissa * 10 + static_cast<unsigned>(*p - '0');
+      if (mantissa != 0) ++significant;
+    } else {
+      ++dropped;
+    }
+    ++p;
+  }
+  if (p < end && *p == '.') {
+    ++p;
+    while (p < end && IsDigit(*p)) {
+      ++digits;
+      if (significant < 19) {
+        mantissa = mantissa * 10 + static_cast<unsigned>(*p - '0');
+        if (mantissa != 0) ++significant;
+        ++fraction_digits;
+      } else {
+        fraction_truncated = true;
+      }
+      ++p;
+    }
+  }
+  if (digits == 0) return false;
+
+  // exponent: [eE] [+-]? digit+               12.50e3
+  //                                                ^^
+  int64_t exponent = 0;
+  bool exponent_negative = false;
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    if (p < end && (*p == '+' || *p == '-')) {
+      exponent_negative = *p == '-';
+      ++p;
+    }
+    if (p == end || !IsDigit(*p)) return false;
+    while (p < end && IsDigit(*p)) {
+      if (exponent < 100000) exponent = exponent * 10 + (*p - '0');
+      ++p;
+    }
+    if (exponent_negative) exponent = -exponent;
+  }
+  if (p != end) return false;
+
+  const int64_t scale = exponent - fraction_digits + dropped;
+  if (!fraction_truncated && dropped == 0 && mantissa <= kMaxExactMantissa &&
+      scale >= -22 && scale <= 22) {
+    double result = static_cast<double>(mantissa);
+    if (scale < 0) {
+      result /= kExactPowersOfTen[-scale];
+    } else {
+      result *= kExactPowersOfTen[scale];
+    }
+    *value = negative ? -result : result;
+    return true;
+  }
+  return ParseSlow(number_start, end, scale < 0, value);
+}
+
+size_t FormatNumber(double value, char* out) {
+  if (value == 0) {  // also folds -0
+    out[0] = '0';
+    return 1;
+  }
+  const double magnitude = std::fabs(value);
+  if (magnitude >= 1e-6 && magnitude < 1e21) {
+    auto result = std::to_chars(out, out + kMaxNumberChars, value, std::chars_format::fixed);
+    return static_cast<size_t>(result.ptr - out);
+  }
+  // to_chars writes "1e-07"; JavaScript writes "1e-7". Drop exponent zero padding.
+  auto result = std::to_chars(out, out + kMaxNumberChars, value, std::chars_format::scientific);
+  char* e = static_cast<char*>(std::memchr(out, 'e', static_cast<size_t>(result.ptr - out)));
+  char* digits = e + 2;  // after "e+" or "e-"
+  char* first = digits;
+  while (first + 1 < result.ptr && *first == '0') ++first;
+  if (first != digits) {
+    std::memmove(digits, first, static_cast<size_t>(result.ptr - first));
+    result.ptr -= first - digits;
+  }
+  return static_cast<size_t>(result.ptr - out);
+}
+
+}  // namespace statsd

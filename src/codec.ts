@@ -1,0 +1,206 @@
+// Bulk and single-line parsing over the native parser, with lazily built Metrics.
+import { PARSE_REASONS, type ParseReason, StatsdError, reasonError } from './errors';
+import { DIALECTS, type Dialect, METRIC_TYPES, type Metric } from './metric';
+import { native } from './native';
+import { choiceOption, integerOption } from './options';
+
+export interface ParseOptions {
+  /** `full` (default): DESIGN §4. `brubeck`: only what brubeck accepts. */
+  dialect?: Dialect;
+  /** Lines longer than this many bytes are rejected as `too_long` (default 8192). */
+  maxLineBytes?: number;
+}
+
+export interface ParseErrors {
+  /** Bad lines in the input. */
+  total: number;
+  /** Bad lines per reason; reasons that did not occur are 0. */
+  byReason: Record<ParseReason, number>;
+  /** The first few bad lines, as text, with their reason. */
+  examples: { line: string; reason: ParseReason }[];
+}
+
+// Record layout written by native/records.h (8 doubles = 16 uint32 per sample).
+const RECORD_DOUBLES = 8;
+const U_NAME = 6;
+const U_TAGS = 8;
+const U_TEXT = 10;
+const U_FLAGS = 12;
+const FLAG_RELATIVE = 1 << 8;
+const FLAG_TIMESTAMP = 1 << 9;
+// Summary layout (native/records.h kInfo*).
+const INFO_RESUME = 0;
+const INFO_RECORDS = 1;
+const INFO_LINES = 2;
+const INFO_ERRORS = 3;
+const INFO_BY_REASON = 4;
+const INFO_FIRST_COUNT = INFO_BY_REASON + PARSE_REASONS.length;
+const INFO_FIRST = INFO_FIRST_COUNT + 1;
+
+if (
+  native.layout.recordDoubles !== RECORD_DOUBLES ||
+  native.layout.infoFirst !== INFO_FIRST ||
+  native.layout.parseStatusCount !== PARSE_REASONS.length
+) {
+  throw new StatsdError('ERR_STATSD_NATIVE', 'statsd-native: addon and TypeScript layouts differ; run `npm rebuild`');
+}
+
+const DIALECT_CODE: Record<Dialect, number> = { full: 0, brubeck: 1 };
+
+interface ResolvedParseOptions {
+  dialect: number;
+  maxLineBytes: number;
+}
+
+const DEFAULTS: ResolvedParseOptions = { dialect: 0, maxLineBytes: 8192 };
+
+function resolve(opts: ParseOptions | undefined): ResolvedParseOptions {
+  if (opts === undefined) return DEFAULTS;
+  return {
+    dialect: DIALECT_CODE[choiceOption('dialect', opts.dialect, 'full', DIALECTS)],
+    maxLineBytes: integerOption('maxLineBytes', opts.maxLineBytes, 8192, 1, 0xffffffff),
+  };
+}
+
+// Scratch the native parser fills; a batch copies out what it needs, so the
+// scratch is reused across calls (grown, never shrunk).
+let scratch = new Float64Array(RECORD_DOUBLES * 4096);
+const info = new Uint32Array(native.layout.infoSize);
+
+/**
+ * The samples of one parsed input. Metrics are built only when asked for;
+ * the batch keeps a reference to the input bytes to decode names from.
+ */
+export class MetricBatch implements Iterable<Metric> {
+  /** Number of samples (a multi-value line counts once per value). */
+  readonly length: number;
+  /** Number of good lines. */
+  readonly lines: number;
+  readonly #input: Buffer;
+  readonly #summary: Uint32Array;
+  #errors: ParseErrors | undefined;
+  readonly #doubles: Float64Array;
+  readonly #words: Uint32Array;
+
+  /** @internal */
+  constructor(input: Buffer, records: Float64Array, summary: Uint32Array) {
+    this.#input = input;
+    this.#doubles = records;
+    this.#words = new Uint32Array(records.buffer, records.byteOffset, records.length * 2);
+    this.length = summary[INFO_RECORDS]!;
+    this.lines = summary[INFO_LINES]!;
+    this.#summary = summary;
+  }
+
+  /** Bad lines: a count per reason and the first few as examples. */
+  get errors(): ParseErrors {
+    this.#errors ??= readErrors(this.#input, this.#summary);
+    return this.#errors;
+  }
+
+  /** The sample at `index` as a new Metric, or undefined when out of range. */
+  at(index: number): Metric | undefined {
+    if (index < 0) index += this.length;
+    if (!(index >= 0 && index < this.length)) return undefined;
+    const d = index * RECORD_DOUBLES;
+    const u = d * 2;
+    const words = this.#words;
+    const flags = words[u + U_FLAGS]!;
+    const type = METRIC_TYPES[flags & 0xff]!;
+    const tagsLength = words[u + U_TAGS + 1]!;
+    const metric: Metric = {
+      name: this.#text(words[u + U_NAME]!, words[u + U_NAME + 1]!),
+      type,
+      value: type === 's' ? this.#text(words[u + U_TEXT]!, words[u + U_TEXT + 1]!) : this.#doubles[d]!,
+      relative: (flags & FLAG_RELATIVE) !== 0,
+      sampleRate: this.#doubles[d + 1]!,
+      tags: tagsLength === 0 ? [] : this.#text(words[u + U_TAGS]!, tagsLength).split(','),
+    };
+    if (flags & FLAG_TIMESTAMP) metric.timestamp = this.#doubles[d + 2]!;
+    return metric;
+  }
+
+  *[Symbol.iterator](): Iterator<Metric> {
+    for (let i = 0; i < this.length; i++) yield this.at(i)!;
+  }
+
+  toArray(): Metric[] {
+    return Array.from(this);
+  }
+
+  #text(start: number, length: number): string {
+    return this.#input.toString('utf8', start, start + length);
+  }
+}
+
+function readErrors(input: Buffer, summary: Uint32Array): ParseErrors {
+  const byReason = {} as Record<ParseReason, number>;
+  for (let r = 1; r < PARSE_REASONS.length; r++) {
+    byReason[PARSE_REASONS[r] as ParseReason] = summary[INFO_BY_REASON + r]!;
+  }
+  const examples: ParseErrors['examples'] = [];
+  for (let i = 0; i < summary[INFO_FIRST_COUNT]!; i++) {
+    const start = summary[INFO_FIRST + 3 * i]!;
+    const length = summary[INFO_FIRST + 3 * i + 1]!;
+    examples.push({
+      line: input.toString('utf8', start, start + Math.min(length, 200)),
+      reason: PARSE_REASONS[summary[INFO_FIRST + 3 * i + 2]!] as ParseReason,
+    });
+  }
+  return { total: summary[INFO_ERRORS]!, byReason, examples };
+}
+
+function toBuffer(input: Buffer | Uint8Array | string): Buffer {
+  if (typeof input === 'string') return Buffer.from(input, 'utf8');
+  if (Buffer.isBuffer(input)) return input;
+  if (input instanceof Uint8Array) return Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  throw new TypeError(`Expected a Buffer, Uint8Array or string for input but received ${typeof input}`);
+}
+
+/**
+ * Parses a datagram, a stream chunk of whole lines, or any text of
+ * '\n'-separated statsd lines. One native call walks the whole input; bad
+ * lines are counted in `errors` and never hide the good lines beside them.
+ */
+export function parse(input: Buffer | Uint8Array | string, opts?: ParseOptions): MetricBatch {
+  const bytes = toBuffer(input);
+  const { dialect, maxLineBytes } = resolve(opts);
+  info.fill(0);
+  let start = 0;
+  for (;;) {
+    native.parse(bytes, start, scratch, info, dialect, maxLineBytes);
+    const resume = info[INFO_RESUME]!;
+    if (resume >= bytes.length) break;
+    // The records ran out at a line boundary: grow them and go on from there.
+    const grown = new Float64Array(scratch.length * 2);
+    grown.set(scratch);
+    scratch = grown;
+    start = resume;
+  }
+  const records = scratch.slice(0, info[INFO_RECORDS]! * RECORD_DOUBLES);
+  return new MetricBatch(bytes, records, info.slice());
+}
+
+/**
+ * Parses exactly one line (a trailing '\n' is allowed) into a Metric, or
+ * throws a StatsdError whose `code` names the reason (ERR_STATSD_BAD_VALUE …).
+ * A multi-value line (`a:1:2|ms`) throws ERR_STATSD_MULTI_VALUE: use parse().
+ */
+export function parseLine(line: string, opts?: ParseOptions): Metric {
+  const text = line.endsWith('\n') ? line.slice(0, -1) : line;
+  if (text.includes('\n')) {
+    throw new StatsdError('ERR_STATSD_BAD_VALUE', `parseLine takes one line: ${JSON.stringify(line)}`);
+  }
+  const batch = parse(text, opts);
+  if (batch.errors.total > 0) {
+    throw reasonError(batch.errors.examples[0]!.reason, JSON.stringify(line));
+  }
+  if (batch.length === 0) throw reasonError('bad_name', 'empty line');
+  if (batch.length > 1) {
+    throw new StatsdError(
+      'ERR_STATSD_MULTI_VALUE',
+      `line holds ${batch.length} values; parse() returns one Metric per value: ${JSON.stringify(line)}`,
+    );
+  }
+  return batch.at(0)!;
+}

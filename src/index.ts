@@ -1,0 +1,11 @@
+// Public API: re-exports only.
+export { parse, parseLine, MetricBatch } from './codec';
+export type { ParseOptions, ParseErrors } from './codec';
+export { pack, formatLine } from './serializer';
+export type { PackOptions, Packets } from './serializer';
+export { parseLineReference } from './reference';
+export type { ReferenceResult } from './reference';
+export { StatsdError, PARSE_REASONS } from './errors';
+export type { ParseReason, StatsdErrorCode } from './errors';
+export { METRIC_TYPES } from './metric';
+export type { Metric, MetricInput, MetricType, Dialect } from './metric';

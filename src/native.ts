@@ -1,0 +1,53 @@
+// The only place that loads the compiled addon; says what to do when it is missing.
+import * as path from 'node:path';
+
+import { StatsdError } from './errors';
+
+export interface NativeLayout {
+  recordDoubles: number;
+  infoSize: number;
+  infoFirst: number;
+  parseStatusCount: number;
+  batchStride: number;
+}
+
+export interface NativeBinding {
+  parse(
+    input: Uint8Array,
+    start: number,
+    records: Float64Array,
+    info: Uint32Array,
+    dialect: number,
+    maxLineBytes: number,
+  ): void;
+  pack(
+    strings: string,
+    columns: Float64Array,
+    count: number,
+    maxPacketBytes: number,
+    flags: number,
+    ends: Uint32Array,
+    result: Uint32Array,
+  ): Buffer;
+  layout: NativeLayout;
+}
+
+const ADDON = path.join(__dirname, '..', 'build', 'Release', 'statsd_native.node');
+
+function load(): NativeBinding {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(ADDON) as NativeBinding;
+  } catch (cause) {
+    const error = new StatsdError(
+      'ERR_STATSD_NATIVE',
+      `statsd-native: could not load the compiled addon from ${ADDON} ` +
+        `(${(cause as Error).message}). It is built by node-gyp when the package is ` +
+        `installed; run \`npm rebuild statsd-native\` (needs python3, make and a C++17 compiler).`,
+    );
+    (error as Error & { cause: unknown }).cause = cause;
+    throw error;
+  }
+}
+
+export const native: NativeBinding = load();

@@ -1,0 +1,104 @@
+// A plain TypeScript parser for one statsd line: the readable statement of the
+// grammar (DESIGN.md §4) and the oracle the native parser is tested against.
+// It is deliberately simple, not fast.
+import type { ParseReason } from './errors';
+import type { Dialect, Metric, MetricType } from './metric';
+
+export type ReferenceResult = { ok: true; metrics: Metric[] } | { ok: false; reason: ParseReason };
+
+const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/;
+const FULL_TYPES: readonly string[] = ['c', 'C', 'g', 'ms', 'h', 's', 'd'];
+const BRUBECK_TYPES: readonly string[] = ['c', 'C', 'g', 'ms', 'h'];
+
+function fail(reason: ParseReason): ReferenceResult {
+  return { ok: false, reason };
+}
+
+/** A decimal per the grammar, finite; underflow reads as zero. */
+function decimal(text: string): number | undefined {
+  if (!NUMBER.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * Parses one line (no '\n'; a trailing '\r' is dropped). `maxLineBytes`
+ * counts UTF-8 bytes of the line as given, like the native parser.
+ */
+export function parseLineReference(
+  line: string,
+  dialect: Dialect = 'full',
+  maxLineBytes = 8192,
+): ReferenceResult {
+  if (Buffer.byteLength(line, 'utf8') > maxLineBytes) return fail('too_long');
+  if (line.endsWith('\r')) line = line.slice(0, -1);
+
+  // name: up to the first ':'; a '|' first means there is no value
+  let nameEnd = 0;
+  for (; nameEnd < line.length; nameEnd++) {
+    const c = line[nameEnd]!;
+    if (c === ':') break;
+    if (c === '|') return fail('bad_value');
+    if (c === ' ' || CONTROL.test(c)) return fail('bad_name');
+  }
+  if (nameEnd === line.length) return fail('bad_value');
+  const name = line.slice(0, nameEnd);
+  if (name === '' || name.endsWith('.')) return fail('bad_name');
+
+  const parts = line.slice(nameEnd + 1).split('|');
+  if (parts.length < 2) return fail('bad_type');
+  const [valueText, typeText, ...fields] = parts as [string, string, ...string[]];
+  const types = dialect === 'brubeck' ? BRUBECK_TYPES : FULL_TYPES;
+  if (!types.includes(typeText)) return fail('bad_type');
+  const type = typeText as MetricType;
+
+  let sampleRate = 1;
+  let tags: string[] = [];
+  let timestamp: number | undefined;
+  let seenRate = false;
+  let seenTags = false;
+  for (const field of fields) {
+    if (field === '') return fail('bad_field');
+    if (field[0] === '@') {
+      if (seenRate) return fail('bad_field');
+      seenRate = true;
+      const rate = decimal(field.slice(1));
+      if (rate === undefined || !(rate > 0 && rate <= 1)) return fail('bad_rate');
+      sampleRate = rate;
+    } else if (dialect === 'brubeck') {
+      return fail('bad_field');
+    } else if (field[0] === '#') {
+      if (seenTags) return fail('bad_field');
+      seenTags = true;
+      tags = field.slice(1).split(',');
+      if (tags.some((t) => t === '' || t.includes(' ') || CONTROL.test(t))) return fail('bad_tag');
+    } else if (field[0] === 'T' && !/^T[A-Za-z]/.test(field)) {
+      if (timestamp !== undefined) return fail('bad_field');
+      if (!/^T\d{1,12}$/.test(field) || Number(field.slice(1)) === 0) return fail('bad_timestamp');
+      timestamp = Number(field.slice(1));
+    } else if (!/^[A-Za-z]+:/.test(field)) {
+      return fail('bad_field');
+    }
+  }
+
+  const make = (value: number | string, relative: boolean): Metric => {
+    const m: Metric = { name, type, value, relative, sampleRate, tags: [...tags] };
+    if (timestamp !== undefined) m.timestamp = timestamp;
+    return m;
+  };
+  if (type === 's') {
+    if (valueText === '' || CONTROL.test(valueText)) return fail('bad_value');
+    return { ok: true, metrics: [make(valueText, false)] };
+  }
+  const values = valueText.split(':');
+  if (dialect === 'brubeck' && values.length > 1) return fail('bad_value');
+  const metrics: Metric[] = [];
+  for (const text of values) {
+    const value = decimal(text);
+    if (value === undefined) return fail('bad_value');
+    metrics.push(make(value, text[0] === '+' || text[0] === '-'));
+  }
+  return { ok: true, metrics };
+}
