@@ -85,7 +85,7 @@ ParseStatus AppendBody(const FormatInput& m, double value, bool sanitize, std::s
     out->append("|@");
     AppendNumber(m.sample_rate, out);
   }
-  if (!m.tags.empty() && !AppendTags(m.tags, sanitize, out)) return ParseStatus::kBadTag;
+  if (m.has_tags && !AppendTags(m.tags, sanitize, out)) return ParseStatus::kBadTag;
   if (m.has_timestamp) {
     if (!(m.timestamp >= 1 && m.timestamp < 1e12) || std::trunc(m.timestamp) != m.timestamp) {
       return ParseStatus::kBadTimestamp;
@@ -168,9 +168,10 @@ BatchResult PackBatch(std::string_view strings, const double* columns, size_t co
     m.type = static_cast<MetricType>(flags & 0xf);
     m.relative = flags & kFlagRelative;
     m.has_text = flags & kFlagText;
+    m.has_tags = flags & kFlagTags;
     m.has_timestamp = flags & kFlagTimestamp;
     if (!next_segment(&m.name) || (m.has_text && !next_segment(&m.text)) ||
-        ((flags & kFlagTags) && !next_segment(&m.tags))) {
+        (m.has_tags && !next_segment(&m.tags))) {
       result.strings_mismatch = true;
       return result;
     }

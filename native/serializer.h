@@ -23,6 +23,7 @@ struct FormatInput {
   MetricType type = MetricType::kCounter;
   bool relative = false;   // gauge delta: the sign is always written
   bool has_text = false;
+  bool has_tags = false;   // even when `tags` is empty: an empty tag is an error
   bool has_timestamp = false;
 };
 
