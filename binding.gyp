@@ -3,8 +3,11 @@
     {
       "target_name": "statsd_native",
       "sources": [
+        "native/aggregator.cc",
         "native/binding.cc",
         "native/codec.cc",
+        "native/graphite.cc",
+        "native/histogram.cc",
         "native/number.cc",
         "native/serializer.cc"
       ],

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "aggregator.h"
 #include "codec.h"
 #include "records.h"
 #include "serializer.h"
@@ -114,7 +115,155 @@ Napi::Value JsPack(const Napi::CallbackInfo& info) {
   return Napi::Buffer<char>::Copy(env, packer.bytes().data(), packer.bytes().size());
 }
 
+// Reads a fully defaulted options object (src/aggregator.ts toNativeOptions).
+double NumberField(const Napi::Object& o, const char* name) {
+  return o.Get(name).As<Napi::Number>().DoubleValue();
+}
+bool BoolField(const Napi::Object& o, const char* name) {
+  return o.Get(name).As<Napi::Boolean>().Value();
+}
+std::string StringField(const Napi::Object& o, const char* name) {
+  return o.Get(name).As<Napi::String>().Utf8Value();
+}
+std::vector<statsd::Percentile> PercentilesField(const Napi::Object& o, const char* name) {
+  std::vector<statsd::Percentile> out;
+  auto list = o.Get(name).As<Napi::Array>();
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    auto item = list.Get(i).As<Napi::Object>();
+    out.push_back({NumberField(item, "value"), StringField(item, "name")});
+  }
+  return out;
+}
+
+statsd::AggregatorOptions ReadAggregatorOptions(const Napi::Object& o) {
+  statsd::AggregatorOptions a;
+  a.convention = static_cast<statsd::Convention>(NumberField(o, "convention"));
+  a.parse.dialect = static_cast<Dialect>(NumberField(o, "dialect"));
+  a.parse.max_line_bytes = static_cast<uint32_t>(NumberField(o, "maxLineBytes"));
+  a.flush_interval_ms = NumberField(o, "flushInterval");
+  a.max_samples_per_key = static_cast<uint32_t>(NumberField(o, "maxSamplesPerKey"));
+  a.max_keys = static_cast<uint32_t>(NumberField(o, "maxKeys"));
+  a.expire = NumberField(o, "expire");
+  a.seed = static_cast<uint64_t>(NumberField(o, "seed"));
+  a.percentiles = PercentilesField(o, "percentiles");
+  a.server_name = StringField(o, "serverName");
+  a.percent_threshold = PercentilesField(o, "percentThreshold");
+  auto bins = o.Get("histogram").As<Napi::Array>();
+  for (uint32_t i = 0; i < bins.Length(); ++i) {
+    auto item = bins.Get(i).As<Napi::Object>();
+    statsd::HistogramBins b;
+    b.metric = StringField(item, "metric");
+    auto bounds = item.Get("bounds").As<Napi::Array>();
+    auto names = item.Get("names").As<Napi::Array>();
+    for (uint32_t j = 0; j < bounds.Length(); ++j) {
+      b.bounds.push_back(bounds.Get(j).As<Napi::Number>().DoubleValue());
+      b.names.push_back(names.Get(j).As<Napi::String>().Utf8Value());
+    }
+    a.histogram.push_back(std::move(b));
+  }
+  a.legacy_namespace = BoolField(o, "legacyNamespace");
+  a.flush_counts = BoolField(o, "flushCounts");
+  a.key_name_sanitize = BoolField(o, "keyNameSanitize");
+  a.global_prefix = StringField(o, "globalPrefix");
+  a.prefix_counter = StringField(o, "prefixCounter");
+  a.prefix_timer = StringField(o, "prefixTimer");
+  a.prefix_gauge = StringField(o, "prefixGauge");
+  a.prefix_set = StringField(o, "prefixSet");
+  a.global_suffix = StringField(o, "globalSuffix");
+  a.prefix_stats = StringField(o, "prefixStats");
+  a.delete_counters = BoolField(o, "deleteCounters");
+  a.delete_timers = BoolField(o, "deleteTimers");
+  a.delete_sets = BoolField(o, "deleteSets");
+  a.delete_gauges = BoolField(o, "deleteGauges");
+  a.gauges_max_ttl = static_cast<uint32_t>(NumberField(o, "gaugesMaxTTL"));
+  return a;
+}
+
+// The native half of src/aggregator.ts. Results of ingest/flush land in a
+// Float64Array the TS side hands over once (no object per call):
+//   [0] lines, [1] errors (last ingest)   [2] metrics (last flush)
+class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeAggregator",
+                       {InstanceMethod<&JsAggregator::Ingest>("ingest"),
+                        InstanceMethod<&JsAggregator::Flush>("flush"),
+                        InstanceMethod<&JsAggregator::Stats>("stats"),
+                        InstanceMethod<&JsAggregator::Snapshot>("snapshot")});
+  }
+
+  // new NativeAggregator(options: object, results: Float64Array)
+  explicit JsAggregator(const Napi::CallbackInfo& info) : Napi::ObjectWrap<JsAggregator>(info) {
+    if (info.Length() != 2 || !info[0].IsObject() || !info[1].IsTypedArray()) {
+      ThrowTypeError(info.Env(), "NativeAggregator(options, results)");
+      return;
+    }
+    aggregator_ = std::make_unique<statsd::Aggregator>(ReadAggregatorOptions(info[0].As<Napi::Object>()));
+    if (info.Env().IsExceptionPending()) return;
+    results_ref_ = Napi::Persistent(info[1].As<Napi::Float64Array>());
+    results_ = results_ref_.Value().Data();
+    plaintext_ = std::make_unique<statsd::GraphiteWriter>(statsd::GraphiteFormat::kPlaintext);
+    pickle_ = std::make_unique<statsd::GraphiteWriter>(statsd::GraphiteFormat::kPickle);
+  }
+
+ private:
+  // ingest(input: Uint8Array): void — lines and errors into results[0..1].
+  Napi::Value Ingest(const Napi::CallbackInfo& info) {
+    if (!info[0].IsTypedArray()) {
+      ThrowTypeError(info.Env(), "ingest(input: Uint8Array)");
+      return info.Env().Undefined();
+    }
+    auto input = info[0].As<Napi::Uint8Array>();
+    statsd::IngestResult r =
+        aggregator_->Ingest(reinterpret_cast<const char*>(input.Data()), input.ByteLength());
+    results_[0] = r.lines;
+    results_[1] = r.errors;
+    return info.Env().Undefined();
+  }
+
+  // flush(timestamp: number, pickle: boolean): Buffer — carbon bytes (plaintext
+  // or pickle messages); the number of datapoints into results[2].
+  Napi::Value Flush(const Napi::CallbackInfo& info) {
+    const auto timestamp = static_cast<int64_t>(info[0].As<Napi::Number>().DoubleValue());
+    statsd::GraphiteWriter* writer = info[1].ToBoolean().Value() ? pickle_.get() : plaintext_.get();
+    aggregator_->Flush(timestamp, writer);
+    results_[2] = static_cast<double>(writer->metrics());
+    const std::string& bytes = writer->bytes();
+    return Napi::Buffer<char>::Copy(info.Env(), bytes.data(), bytes.size());
+  }
+
+  // stats(out: Float64Array): void — see src/aggregator.ts STATS_FIELDS.
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    double* out = info[0].As<Napi::Float64Array>().Data();
+    const statsd::AggregatorStats& s = aggregator_->stats();
+    size_t i = 0;
+    out[i++] = static_cast<double>(s.packets);
+    out[i++] = static_cast<double>(s.lines);
+    out[i++] = static_cast<double>(s.samples);
+    out[i++] = static_cast<double>(s.errors);
+    out[i++] = static_cast<double>(s.keys_dropped);
+    out[i++] = static_cast<double>(s.keys_expired);
+    out[i++] = static_cast<double>(s.flushes);
+    out[i++] = static_cast<double>(aggregator_->keys());
+    for (int r = 0; r < statsd::kParseStatusCount; ++r) out[i++] = static_cast<double>(s.by_reason[r]);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Snapshot(const Napi::CallbackInfo& info) {
+    std::string json;
+    aggregator_->Snapshot(&json);
+    return Napi::String::New(info.Env(), json);
+  }
+
+  std::unique_ptr<statsd::Aggregator> aggregator_;
+  std::unique_ptr<statsd::GraphiteWriter> plaintext_;
+  std::unique_ptr<statsd::GraphiteWriter> pickle_;
+  Napi::Reference<Napi::Float64Array> results_ref_;
+  double* results_ = nullptr;
+};
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Aggregator", JsAggregator::Define(env));
   exports.Set("parse", Napi::Function::New(env, JsParse, "parse"));
   exports.Set("pack", Napi::Function::New(env, JsPack, "pack"));
   // The memory layouts TypeScript relies on; src/native.ts checks them at load.

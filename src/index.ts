@@ -9,3 +9,5 @@ export { StatsdError, PARSE_REASONS } from './errors';
 export type { ParseReason, StatsdErrorCode } from './errors';
 export { METRIC_TYPES } from './metric';
 export type { Metric, MetricInput, MetricType, Dialect } from './metric';
+export { Aggregator } from './aggregator';
+export type { AggregatorOptions, AggregatorStats, Convention, FlushResult, KeySnapshot } from './aggregator';

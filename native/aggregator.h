@@ -1,0 +1,151 @@
+// The aggregation engine: a metric table fed by parsed lines, flushed to Graphite
+// in brubeck's convention (default) or etsy statsd's (DESIGN.md §5).
+#ifndef STATSD_AGGREGATOR_H_
+#define STATSD_AGGREGATOR_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "codec.h"
+#include "graphite.h"
+#include "histogram.h"
+#include "key_table.h"
+
+namespace statsd {
+
+enum class Convention : uint8_t { kBrubeck = 0, kEtsy = 1 };
+
+// A percentile or etsy percentThreshold and the text its output names use:
+// brubeck's whole suffix (".percentile.999" for 0.999); etsy's threshold name
+// ("90", "top10" for -10, "99_9" for 99.9).
+struct Percentile {
+  double value;
+  std::string name;
+};
+
+// etsy `histogram` entry: applies to timers whose key contains `metric`.
+struct HistogramBins {
+  std::string metric;
+  std::vector<double> bounds;      // exclusive upper bounds; +inf allowed
+  std::vector<std::string> names;  // "bin_0_5", "bin_inf"
+};
+
+// Every field mirrors the TS option of the same name (src/aggregator.ts).
+struct AggregatorOptions {
+  Convention convention = Convention::kBrubeck;
+  ParseOptions parse;
+  double flush_interval_ms = 10000;   // for count_ps and counter rates
+  uint32_t max_samples_per_key = 65535;
+  uint32_t max_keys = 1000000;
+  double expire = 0;                  // seconds idle before a key is freed; 0 = never
+  uint64_t seed = 1;                  // reservoir sampling
+  // brubeck
+  std::vector<Percentile> percentiles;  // default 0.75 0.95 0.98 0.99 0.999
+  std::string server_name = "brubeck";
+  // etsy
+  std::vector<Percentile> percent_threshold;  // default 90
+  std::vector<HistogramBins> histogram;
+  bool legacy_namespace = true;
+  bool flush_counts = true;
+  bool key_name_sanitize = true;
+  std::string global_prefix = "stats";
+  std::string prefix_counter = "counters";
+  std::string prefix_timer = "timers";
+  std::string prefix_gauge = "gauges";
+  std::string prefix_set = "sets";
+  std::string global_suffix;          // without the leading '.'
+  std::string prefix_stats = "statsd";
+  bool delete_counters = false;
+  bool delete_timers = false;
+  bool delete_sets = false;
+  bool delete_gauges = false;
+  uint32_t gauges_max_ttl = 1;
+};
+
+// Totals since construction (the daemon's /stats and internal metrics).
+struct AggregatorStats {
+  uint64_t packets = 0;
+  uint64_t lines = 0;           // good lines
+  uint64_t samples = 0;         // values aggregated (a multi-value line gives several)
+  uint64_t errors = 0;          // bad lines (parse errors and rejected values)
+  uint64_t by_reason[kParseStatusCount] = {};
+  uint64_t keys_dropped = 0;    // samples refused because maxKeys was reached
+  uint64_t keys_expired = 0;
+  uint64_t flushes = 0;
+};
+
+// What one Ingest call saw.
+struct IngestResult {
+  uint32_t lines = 0;
+  uint32_t errors = 0;
+};
+
+// Not thread-safe: callers serialize Ingest and Flush (the daemon holds a lock).
+class Aggregator {
+ public:
+  explicit Aggregator(AggregatorOptions options);
+  ~Aggregator();
+
+  // Parses one datagram or chunk of whole lines and aggregates its samples.
+  IngestResult Ingest(const char* data, size_t size);
+
+  // Reports every live key stamped `timestamp` into *out (which it Begin()s and
+  // Finish()es), resets per-interval state, and frees expired keys.
+  void Flush(int64_t timestamp, GraphiteWriter* out);
+
+  size_t keys() const { return entries_.size(); }
+  const AggregatorStats& stats() const { return stats_; }
+  const AggregatorOptions& options() const { return options_; }
+
+  // Appends a JSON array describing every key's current state (slow; for tools).
+  void Snapshot(std::string* json) const;
+
+  // Called by WalkPacket.
+  bool OnLine(const ParsedLine& line, std::string_view text);
+  void OnError(ParseStatus status, std::string_view text);
+
+ private:
+  struct Entry;
+  enum class Kind : uint8_t { kCounter, kMonotonic, kGauge, kTimer, kSet };
+
+  Kind KindOf(MetricType type) const;
+  std::string_view BuildKey(const ParsedLine& line, Kind kind);
+  Entry* FindOrCreate(std::string_view key, Kind kind);
+  void Record(Entry& e, const ParsedLine& line, const Sample& s);
+  void RemoveAt(size_t index);
+
+  void FlushBrubeck(int64_t timestamp, GraphiteWriter* out);
+  void FlushEtsy(int64_t timestamp, GraphiteWriter* out);
+  void WriteEtsyTimer(Entry& e, GraphiteWriter* out);
+  // Writes prefix + path + suffix + global suffix + tags of `e` to name_.
+  std::string_view Name(std::string_view prefix, const Entry& e, std::string_view suffix);
+  bool Expired(const Entry& e, int64_t timestamp) const;
+
+  AggregatorOptions options_;
+  LineParser parser_;
+  KeyTable table_;
+  std::vector<std::unique_ptr<Entry>> entries_;
+  Random random_;
+  AggregatorStats stats_;
+  IngestResult current_;
+  // per-interval internal counts (brubeck .metrics/.errors; etsy statsd.*)
+  uint64_t interval_lines_ = 0;
+  uint64_t interval_samples_ = 0;
+  uint64_t interval_errors_ = 0;
+  uint64_t interval_packets_ = 0;
+  int64_t last_flush_ = 0;
+  // scratch, reused
+  std::string key_;
+  uint32_t key_path_length_ = 0;  // of key_, set by BuildKey
+  std::string name_;
+  std::vector<double> prefix_sums_;
+  std::vector<double> prefix_squares_;
+};
+
+}  // namespace statsd
+
+#endif  // STATSD_AGGREGATOR_H_

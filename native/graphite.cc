@@ -1,0 +1,76 @@
+// Graphite plaintext and pickle (protocol 2) encoding.
+#include "graphite.h"
+
+#include <cstring>
+
+#include "number.h"
+
+namespace statsd {
+namespace {
+
+constexpr size_t kPickleMessageBytes = 64 * 1024;
+
+void AppendU32LE(uint32_t v, std::string* out) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+}  // namespace
+
+void GraphiteWriter::Begin(int64_t timestamp) {
+  out_.clear();
+  metrics_ = 0;
+  timestamp_ = timestamp;
+  timestamp_length_ = FormatNumber(static_cast<double>(timestamp), timestamp_text_);
+  message_start_ = std::string::npos;
+}
+
+void GraphiteWriter::Add(std::string_view name, double value) {
+  ++metrics_;
+  if (format_ == GraphiteFormat::kPlaintext) {
+    // plaintext: name ' ' value ' ' timestamp '\n'    stats.api.hits 42 1700000000
+    char digits[kMaxNumberChars];
+    const size_t n = FormatNumber(value, digits);
+    out_.append(name.data(), name.size());
+    out_.push_back(' ');
+    out_.append(digits, n);
+    out_.push_back(' ');
+    out_.append(timestamp_text_, timestamp_length_);
+    out_.push_back('\n');
+    return;
+  }
+  if (message_start_ == std::string::npos) OpenPickleMessage();
+  // pickle: (path, (timestamp, value)) as BINUNICODE, BININT, BINFLOAT, TUPLE2 x2
+  out_.push_back('X');
+  AppendU32LE(static_cast<uint32_t>(name.size()), &out_);
+  out_.append(name.data(), name.size());
+  out_.push_back('J');
+  AppendU32LE(static_cast<uint32_t>(static_cast<int32_t>(timestamp_)), &out_);
+  out_.push_back('G');
+  uint64_t bits;
+  std::memcpy(&bits, &value, 8);
+  for (int i = 7; i >= 0; --i) out_.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+  out_.push_back('\x86');  // TUPLE2 (timestamp, value)
+  out_.push_back('\x86');  // TUPLE2 (path, (...))
+  if (out_.size() - message_start_ >= kPickleMessageBytes) ClosePickleMessage();
+}
+
+void GraphiteWriter::Finish() {
+  if (message_start_ != std::string::npos) ClosePickleMessage();
+}
+
+void GraphiteWriter::OpenPickleMessage() {
+  message_start_ = out_.size();
+  out_.append(4, '\0');      // length, filled in on close
+  out_.append("\x80\x02]("); // PROTO 2, EMPTY_LIST, MARK
+}
+
+void GraphiteWriter::ClosePickleMessage() {
+  out_.append("e.");  // APPENDS, STOP
+  const size_t length = out_.size() - message_start_ - 4;
+  for (int i = 0; i < 4; ++i) {
+    out_[message_start_ + i] = static_cast<char>((length >> (8 * (3 - i))) & 0xff);
+  }
+  message_start_ = std::string::npos;
+}
+
+}  // namespace statsd

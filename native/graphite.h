@@ -1,0 +1,46 @@
+// Graphite output: plaintext lines ("name value timestamp\n") or pickle messages.
+#ifndef STATSD_GRAPHITE_H_
+#define STATSD_GRAPHITE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace statsd {
+
+enum class GraphiteFormat : uint8_t { kPlaintext = 0, kPickle = 1 };
+
+// Writes one flush into a reusable byte buffer that can be sent to carbon as is:
+// plaintext lines, or pickle messages (4-byte big-endian length, then a pickled
+// list of (path, (timestamp, value)) tuples) of at most about 64 KiB each.
+class GraphiteWriter {
+ public:
+  explicit GraphiteWriter(GraphiteFormat format) : format_(format) {}
+
+  // Starts a flush stamped `timestamp` (unix seconds); clears the buffer.
+  void Begin(int64_t timestamp);
+  // Adds one datapoint. `name` is copied; values print shortest round-trip.
+  void Add(std::string_view name, double value);
+  // Closes the last pickle message. Call once after the last Add.
+  void Finish();
+
+  const std::string& bytes() const { return out_; }
+  size_t metrics() const { return metrics_; }
+
+ private:
+  void OpenPickleMessage();
+  void ClosePickleMessage();
+
+  GraphiteFormat format_;
+  std::string out_;
+  char timestamp_text_[24] = {};
+  size_t timestamp_length_ = 0;
+  int64_t timestamp_ = 0;
+  size_t metrics_ = 0;
+  size_t message_start_ = std::string::npos;  // open pickle message, if any
+};
+
+}  // namespace statsd
+
+#endif  // STATSD_GRAPHITE_H_

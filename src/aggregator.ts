@@ -1,0 +1,223 @@
+// Aggregator: the native engine behind a validated, typed API (DESIGN.md §5).
+import { PARSE_REASONS, type ParseReason } from './errors';
+import { DIALECTS, type Dialect } from './metric';
+import { native } from './native';
+import { booleanOption, choiceOption, integerOption, invalidOption } from './options';
+
+export type Convention = 'brubeck' | 'etsy';
+
+export interface AggregatorOptions {
+  /** Meaning and names of the output: `brubeck` (default) or `etsy` (statsd 0.9). */
+  convention?: Convention;
+  /** Parser dialect (default `full`). */
+  dialect?: Dialect;
+  /** Longest accepted line in bytes (default 8192). */
+  maxLineBytes?: number;
+  /** Flush interval in ms, used for `count_ps` and counter rates (default 10000). */
+  flushInterval?: number;
+  /** Samples stored per timer key and interval; past it, reservoir sampling (default 65535). */
+  maxSamplesPerKey?: number;
+  /** Most keys held; samples for new keys past it are dropped and counted (default 1e6). */
+  maxKeys?: number;
+  /** Seconds a key may stay idle before it is no longer reported and is freed (0 = never). */
+  expire?: number;
+  /** Seed for reservoir sampling (default 1), for reproducible percentiles. */
+  seed?: number;
+  /** brubeck: percentiles as fractions (default [0.75, 0.95, 0.98, 0.99, 0.999]). */
+  percentiles?: number[];
+  /** brubeck: prefix of the internal metrics `.metrics .errors .unique_keys` (default 'brubeck'). */
+  serverName?: string;
+  /** etsy: percentThreshold, a number or list; negative = top (default [90]). */
+  percentThreshold?: number | number[];
+  /** etsy: histogram bins for timers whose key contains `metric`. */
+  histogram?: { metric: string; bins: (number | 'inf')[] }[];
+  /** etsy graphite options (same names and defaults as statsd 0.9). */
+  legacyNamespace?: boolean;
+  flushCounts?: boolean;
+  keyNameSanitize?: boolean;
+  globalPrefix?: string;
+  prefixCounter?: string;
+  prefixTimer?: string;
+  prefixGauge?: string;
+  prefixSet?: string;
+  globalSuffix?: string;
+  prefixStats?: string;
+  deleteIdleStats?: boolean;
+  deleteCounters?: boolean;
+  deleteTimers?: boolean;
+  deleteSets?: boolean;
+  deleteGauges?: boolean;
+  gaugesMaxTTL?: number;
+}
+
+export interface FlushResult {
+  /** Graphite plaintext lines, or pickle messages, ready to write to carbon. */
+  carbon: Buffer;
+  /** Datapoints in `carbon`. */
+  metrics: number;
+  /** The timestamp every datapoint carries (unix seconds). */
+  timestamp: number;
+}
+
+export interface AggregatorStats {
+  packets: number;
+  lines: number;
+  samples: number;
+  errors: number;
+  byReason: Record<ParseReason, number>;
+  keys: number;
+  keysDropped: number;
+  keysExpired: number;
+  flushes: number;
+}
+
+/** One key's live state, from snapshot(). */
+export type KeySnapshot =
+  | { key: string; kind: 'counter' | 'monotonic' | 'gauge' | 'set'; updated: boolean; value: number }
+  | { key: string; kind: 'timer'; updated: boolean; count: number; samples: number[] };
+
+interface NativeAggregator {
+  ingest(input: Uint8Array): void;
+  flush(timestamp: number, pickle: boolean): Buffer;
+  stats(out: Float64Array): void;
+  snapshot(): string;
+}
+
+type NativeAggregatorClass = new (options: object, results: Float64Array) => NativeAggregator;
+const NativeAggregatorCtor = (native as unknown as { Aggregator: NativeAggregatorClass }).Aggregator;
+
+const STATS_FIELDS = 8 + PARSE_REASONS.length;
+
+function stringOption(name: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string') throw invalidOption(name, 'a string', value);
+  return value;
+}
+
+function numberList(name: string, value: unknown, fallback: number[], valid: (n: number) => boolean): number[] {
+  if (value === undefined) return fallback;
+  const list = typeof value === 'number' ? [value] : value;
+  if (!Array.isArray(list) || !list.every((n) => typeof n === 'number' && valid(n))) {
+    throw invalidOption(name, 'a list of valid numbers', value);
+  }
+  return list as number[];
+}
+
+// brubeck names 0.75 → ".percentile.75", 0.999 → ".percentile.999".
+function brubeckPercentileName(p: number): string {
+  const digits = String(p).slice(2).padEnd(2, '0');
+  return `.percentile.${digits}`;
+}
+
+// etsy names 90 → "90", 99.9 → "99_9", -10 → "top10" (process_metrics.js).
+function etsyThresholdName(pct: number): string {
+  return String(pct).replace('.', '_').replace('-', 'top');
+}
+
+function toNativeOptions(o: AggregatorOptions): object {
+  const convention = choiceOption('convention', o.convention, 'brubeck', ['brubeck', 'etsy'] as const);
+  const deleteIdle = booleanOption('deleteIdleStats', o.deleteIdleStats, false);
+  const percentiles = numberList('percentiles', o.percentiles, [0.75, 0.95, 0.98, 0.99, 0.999], (p) => p > 0 && p < 1);
+  const thresholds = numberList('percentThreshold', o.percentThreshold, [90], (p) => p !== 0 && Math.abs(p) <= 100);
+  const histogram = (o.histogram ?? []).map((h, i) => {
+    if (typeof h?.metric !== 'string' || !Array.isArray(h.bins)) {
+      throw invalidOption(`histogram[${i}]`, '{ metric: string, bins: (number | "inf")[] }', h);
+    }
+    return {
+      metric: h.metric,
+      bounds: h.bins.map((b) => (b === 'inf' ? Infinity : b)),
+      names: h.bins.map((b) => `bin_${String(b).replace('.', '_')}`),
+    };
+  });
+  const expire = o.expire ?? 0;
+  if (typeof expire !== 'number' || !(expire >= 0)) throw invalidOption('expire', 'a number of seconds >= 0', expire);
+  return {
+    convention: convention === 'brubeck' ? 0 : 1,
+    dialect: choiceOption('dialect', o.dialect, 'full', DIALECTS) === 'full' ? 0 : 1,
+    maxLineBytes: integerOption('maxLineBytes', o.maxLineBytes, 8192, 1, 0xffffffff),
+    flushInterval: integerOption('flushInterval', o.flushInterval, 10000, 1, 2 ** 31),
+    maxSamplesPerKey: integerOption('maxSamplesPerKey', o.maxSamplesPerKey, 65535, 0, 0xffffffff),
+    maxKeys: integerOption('maxKeys', o.maxKeys, 1_000_000, 0, 0xffffffff),
+    expire,
+    seed: integerOption('seed', o.seed, 1, 0, Number.MAX_SAFE_INTEGER),
+    percentiles: percentiles.map((value) => ({ value, name: brubeckPercentileName(value) })),
+    serverName: stringOption('serverName', o.serverName, 'brubeck'),
+    percentThreshold: thresholds.map((value) => ({ value, name: etsyThresholdName(value) })),
+    histogram,
+    legacyNamespace: booleanOption('legacyNamespace', o.legacyNamespace, true),
+    flushCounts: booleanOption('flushCounts', o.flushCounts, true),
+    keyNameSanitize: booleanOption('keyNameSanitize', o.keyNameSanitize, true),
+    globalPrefix: stringOption('globalPrefix', o.globalPrefix, 'stats'),
+    prefixCounter: stringOption('prefixCounter', o.prefixCounter, 'counters'),
+    prefixTimer: stringOption('prefixTimer', o.prefixTimer, 'timers'),
+    prefixGauge: stringOption('prefixGauge', o.prefixGauge, 'gauges'),
+    prefixSet: stringOption('prefixSet', o.prefixSet, 'sets'),
+    globalSuffix: stringOption('globalSuffix', o.globalSuffix, ''),
+    prefixStats: stringOption('prefixStats', o.prefixStats, 'statsd'),
+    deleteCounters: booleanOption('deleteCounters', o.deleteCounters, deleteIdle),
+    deleteTimers: booleanOption('deleteTimers', o.deleteTimers, deleteIdle),
+    deleteSets: booleanOption('deleteSets', o.deleteSets, deleteIdle),
+    deleteGauges: booleanOption('deleteGauges', o.deleteGauges, deleteIdle),
+    gaugesMaxTTL: integerOption('gaugesMaxTTL', o.gaugesMaxTTL, 1, 1, 0xffffffff),
+  };
+}
+
+/**
+ * Aggregates statsd packets and flushes Graphite datapoints. Ingest and flush
+ * are synchronous native calls: one per packet, one per flush.
+ */
+export class Aggregator {
+  readonly convention: Convention;
+  readonly #native: NativeAggregator;
+  readonly #results = new Float64Array(3);
+  readonly #stats = new Float64Array(STATS_FIELDS);
+
+  constructor(options: AggregatorOptions = {}) {
+    const resolved = toNativeOptions(options);
+    this.convention = (resolved as { convention: number }).convention === 0 ? 'brubeck' : 'etsy';
+    this.#native = new NativeAggregatorCtor(resolved, this.#results);
+  }
+
+  /** Parses and aggregates one datagram or chunk of whole lines. */
+  ingest(input: Buffer | Uint8Array | string): { lines: number; errors: number } {
+    this.#native.ingest(typeof input === 'string' ? Buffer.from(input) : input);
+    return { lines: this.#results[0]!, errors: this.#results[1]! };
+  }
+
+  /**
+   * Reports every live key and starts a new interval. `timestamp` defaults to
+   * now (unix seconds); `format: 'pickle'` gives carbon pickle messages.
+   */
+  flush(opts: { timestamp?: number; format?: 'plaintext' | 'pickle' } = {}): FlushResult {
+    const timestamp =
+      opts.timestamp ?? (this.convention === 'etsy' ? Math.round(Date.now() / 1000) : Math.floor(Date.now() / 1000));
+    if (!Number.isInteger(timestamp) || timestamp < 0) throw invalidOption('timestamp', 'unix seconds', timestamp);
+    const format = choiceOption('format', opts.format, 'plaintext', ['plaintext', 'pickle'] as const);
+    const carbon = this.#native.flush(timestamp, format === 'pickle');
+    return { carbon, metrics: this.#results[2]!, timestamp };
+  }
+
+  /** Every key's current state as plain objects (slow; for tools and tests). */
+  snapshot(): KeySnapshot[] {
+    return JSON.parse(this.#native.snapshot()) as KeySnapshot[];
+  }
+
+  /** Totals since construction. */
+  get stats(): AggregatorStats {
+    const s = this.#stats;
+    this.#native.stats(s);
+    const byReason = {} as Record<ParseReason, number>;
+    for (let r = 1; r < PARSE_REASONS.length; r++) byReason[PARSE_REASONS[r] as ParseReason] = s[8 + r]!;
+    return {
+      packets: s[0]!,
+      lines: s[1]!,
+      samples: s[2]!,
+      errors: s[3]!,
+      keysDropped: s[4]!,
+      keysExpired: s[5]!,
+      flushes: s[6]!,
+      keys: s[7]!,
+      byReason,
+    };
+  }
+}
