@@ -122,22 +122,54 @@ size_t FormatNumber(double value, char* out) {
     out[0] = '0';
     return 1;
   }
+  // Shortest round-trip digits come from the scientific form, "d.ddde±x".
+  char sci[kMaxNumberChars];
+  auto result = std::to_chars(sci, sci + kMaxNumberChars, value, std::chars_format::scientific);
+  const char* p = sci;
+  char* o = out;
+  if (*p == '-') *o++ = *p++;
+  char digits[20] = {};
+  size_t n = 0;
+  for (; *p != 'e'; ++p) {
+    if (*p != '.') digits[n++] = *p;
+  }
+  int exponent = 0;  // p: "e+05" (not NUL-terminated)
+  for (const char* q = p + 2; q < result.ptr; ++q) exponent = exponent * 10 + (*q - '0');
+  if (p[1] == '-') exponent = -exponent;
   const double magnitude = std::fabs(value);
   if (magnitude >= 1e-6 && magnitude < 1e21) {
-    auto result = std::to_chars(out, out + kMaxNumberChars, value, std::chars_format::fixed);
-    return static_cast<size_t>(result.ptr - out);
+    // Fixed layout of the same digits, as JavaScript prints it.
+    if (exponent < 0) {
+      *o++ = '0';
+      *o++ = '.';
+      for (int i = -1; i > exponent; --i) *o++ = '0';
+      std::memcpy(o, digits, n);
+      o += n;
+    } else {
+      const size_t integer_digits = static_cast<size_t>(exponent) + 1;
+      for (size_t i = 0; i < integer_digits; ++i) *o++ = i < n ? digits[i] : '0';
+      if (n > integer_digits) {
+        *o++ = '.';
+        std::memcpy(o, digits + integer_digits, n - integer_digits);
+        o += n - integer_digits;
+      }
+    }
+    return static_cast<size_t>(o - out);
   }
-  // to_chars writes "1e-07"; JavaScript writes "1e-7". Drop exponent zero padding.
-  auto result = std::to_chars(out, out + kMaxNumberChars, value, std::chars_format::scientific);
-  char* e = static_cast<char*>(std::memchr(out, 'e', static_cast<size_t>(result.ptr - out)));
-  char* digits = e + 2;  // after "e+" or "e-"
-  char* first = digits;
-  while (first + 1 < result.ptr && *first == '0') ++first;
-  if (first != digits) {
-    std::memmove(digits, first, static_cast<size_t>(result.ptr - first));
-    result.ptr -= first - digits;
+  // Scientific: "1e-7", "1.5e+21" (no exponent zero padding, like JavaScript).
+  *o++ = digits[0];
+  if (n > 1) {
+    *o++ = '.';
+    std::memcpy(o, digits + 1, n - 1);
+    o += n - 1;
   }
-  return static_cast<size_t>(result.ptr - out);
+  *o++ = 'e';
+  *o++ = exponent < 0 ? '-' : '+';
+  char exp_text[8];
+  auto exp_end = std::to_chars(exp_text, exp_text + sizeof exp_text, exponent < 0 ? -exponent : exponent);
+  std::memcpy(o, exp_text, static_cast<size_t>(exp_end.ptr - exp_text));
+  o += exp_end.ptr - exp_text;
+  return static_cast<size_t>(o - out);
 }
 
 }  // namespace statsd

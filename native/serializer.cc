@@ -75,7 +75,10 @@ ParseStatus AppendBody(const FormatInput& m, double value, bool sanitize, std::s
     if (!AppendChecked(m.text, sanitize, BadMemberByte, out)) return ParseStatus::kBadValue;
   } else {
     if (!std::isfinite(value)) return ParseStatus::kBadValue;
-    if (m.relative && m.type == MetricType::kGauge && !std::signbit(value)) out->push_back('+');
+    // A relative gauge always carries a sign; FormatNumber prints -0 as "0".
+    if (m.relative && m.type == MetricType::kGauge && (value == 0 || !std::signbit(value))) {
+      out->push_back('+');
+    }
     AppendNumber(value, out);
   }
   out->push_back('|');

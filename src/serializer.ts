@@ -127,10 +127,14 @@ function packResolved(metrics: readonly MetricInput[], o: ResolvedPackOptions): 
   for (let i = 0; i < count; i++) strings += encode(metrics[i]!, i);
 
   const bytes = native.pack(strings, columns, count, o.maxPacketBytes, o.flags, ends, result);
-  if (result[3] === 1) {
-    if (o.flags & 1) return packResolved(metrics.map(withoutNewlines), o);
+  if (result[3] === 1 || result[2] !== 0) {
+    // A '\n' in a string shifts the segments native reads: find it first, so
+    // the metric that holds it is named (or sanitized), not its neighbour.
     const bad = findNewline(metrics);
-    throw reasonError(bad.reason, `${describe(metrics[bad.index]!, bad.index)} holds a newline`);
+    if (bad.index >= 0) {
+      if (o.flags & 1) return packResolved(metrics.map(withoutNewlines), o);
+      throw reasonError(bad.reason, `${describe(metrics[bad.index]!, bad.index)} holds a newline`);
+    }
   }
   if (result[2] !== 0) {
     const index = result[4]!;
