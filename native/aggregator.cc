@@ -83,6 +83,8 @@ Aggregator::Aggregator(AggregatorOptions options)
 
 Aggregator::~Aggregator() = default;
 
+size_t Aggregator::keys() const { return entries_.size(); }
+
 Aggregator::Kind Aggregator::KindOf(MetricType type) const {
   switch (type) {
     case MetricType::kCounter: return Kind::kCounter;
@@ -102,6 +104,7 @@ IngestResult Aggregator::Ingest(const char* data, size_t size) {
   ++stats_.packets;
   ++interval_packets_;
   WalkPacket(parser_, data, size, *this);
+  Drain();
   return current_;
 }
 
@@ -128,40 +131,68 @@ std::string_view Aggregator::BuildKey(const ParsedLine& line, Kind kind) {
   return key_;
 }
 
-Aggregator::Entry* Aggregator::FindOrCreate(std::string_view key, Kind kind) {
-  const uint64_t hash = HashKey(key);
+Aggregator::Entry* Aggregator::FindOrCreate(std::string_view key, uint64_t hash,
+                                            uint32_t path_length, Kind kind) {
   const uint32_t index =
-      table_.Find(key, hash, [this](uint32_t i) { return std::string_view(entries_[i]->key); });
-  if (index != KeyTable::kMissing) return entries_[index].get();
+      table_.Find(key, hash, [this](uint32_t i) { return std::string_view(entries_[i].key); });
+  if (index != KeyTable::kMissing) return &entries_[index];
   if (entries_.size() >= options_.max_keys) return nullptr;
-  auto entry = std::make_unique<Entry>();
-  entry->key.assign(key.data(), key.size());
-  entry->path_length = key_path_length_;
-  entry->hash = hash;
-  entry->kind = kind;
-  if (kind == Kind::kTimer) entry->histogram = std::make_unique<Histogram>();
-  if (kind == Kind::kSet) entry->members = std::make_unique<std::unordered_set<uint64_t>>();
   table_.Insert(hash, static_cast<uint32_t>(entries_.size()));
-  entries_.push_back(std::move(entry));
-  return entries_.back().get();
+  Entry& entry = entries_.emplace_back();
+  entry.key.assign(key.data(), key.size());
+  entry.path_length = path_length;
+  entry.hash = hash;
+  entry.kind = kind;
+  if (kind == Kind::kTimer) entry.histogram = std::make_unique<Histogram>();
+  if (kind == Kind::kSet) entry.members = std::make_unique<std::unordered_set<uint64_t>>();
+  return &entry;
 }
 
 bool Aggregator::OnLine(const ParsedLine& line, std::string_view) {
   const Kind kind = KindOf(line.type);
-  Entry* e = FindOrCreate(BuildKey(line, kind), kind);
+  const std::string_view key = BuildKey(line, kind);
+  Pending& p = pending_.emplace_back();
+  p.line = line;
+  p.kind = kind;
+  p.hash = HashKey(key);
+  p.key_begin = static_cast<uint32_t>(pending_keys_.size());
+  p.key_length = static_cast<uint32_t>(key.size());
+  p.path_length = key_path_length_;
+  p.sample_begin = static_cast<uint32_t>(pending_samples_.size());
+  pending_keys_.append(key.data(), key.size());
+  pending_samples_.insert(pending_samples_.end(), line.samples, line.samples + line.sample_count);
+  table_.Prefetch(p.hash);
+  if (pending_.size() == kPipelineDepth) Drain();
+  return true;
+}
+
+void Aggregator::Drain() {
+  for (Pending& p : pending_) {
+    p.line.samples = pending_samples_.data() + p.sample_begin;
+    Aggregate(p);
+  }
+  pending_.clear();
+  pending_samples_.clear();
+  pending_keys_.clear();
+}
+
+void Aggregator::Aggregate(const Pending& p) {
+  const ParsedLine& line = p.line;
+  const std::string_view key(pending_keys_.data() + p.key_begin, p.key_length);
+  Entry* e = FindOrCreate(key, p.hash, p.path_length, p.kind);
   if (e == nullptr) {
     stats_.keys_dropped += line.sample_count;
     ++current_.errors;
     ++stats_.errors;
     ++interval_errors_;
-    return true;
+    return;
   }
   if (options_.convention == Convention::kEtsy && line.type == MetricType::kTimer) {
     // etsy statsd rejects negative timings as bad lines.
     for (size_t i = 0; i < line.sample_count; ++i) {
       if (line.samples[i].value < 0) {
         OnError(ParseStatus::kBadValue, {});
-        return true;
+        return;
       }
     }
   }
@@ -173,7 +204,6 @@ bool Aggregator::OnLine(const ParsedLine& line, std::string_view) {
   ++interval_lines_;
   stats_.samples += line.sample_count;
   interval_samples_ += line.sample_count;
-  return true;
 }
 
 void Aggregator::Record(Entry& e, const ParsedLine& line, const Sample& s) {
@@ -204,12 +234,12 @@ void Aggregator::Record(Entry& e, const ParsedLine& line, const Sample& s) {
 }
 
 void Aggregator::RemoveAt(size_t index) {
-  Entry& e = *entries_[index];
-  auto key_of = [this](uint32_t i) { return std::string_view(entries_[i]->key); };
+  Entry& e = entries_[index];
+  auto key_of = [this](uint32_t i) { return std::string_view(entries_[i].key); };
   table_.Erase(e.key, e.hash, key_of);
   const size_t last = entries_.size() - 1;
   if (index != last) {
-    table_.Renumber(entries_[last]->hash, static_cast<uint32_t>(last), static_cast<uint32_t>(index));
+    table_.Renumber(entries_[last].hash, static_cast<uint32_t>(last), static_cast<uint32_t>(index));
     entries_[index] = std::move(entries_[last]);
   }
   entries_.pop_back();
@@ -245,7 +275,7 @@ void Aggregator::Flush(int64_t timestamp, GraphiteWriter* out) {
   out->Finish();
   // Free what expired (descending, so RemoveAt's swap never skips an entry).
   for (size_t i = entries_.size(); i-- > 0;) {
-    Entry& e = *entries_[i];
+    Entry& e = entries_[i];
     const bool etsy_deleted =
         options_.convention == Convention::kEtsy && !e.updated &&
         ((e.kind == Kind::kCounter && options_.delete_counters) ||
@@ -267,8 +297,7 @@ void Aggregator::Flush(int64_t timestamp, GraphiteWriter* out) {
 
 void Aggregator::FlushBrubeck(int64_t timestamp, GraphiteWriter* out) {
   const double interval = Seconds(options_.flush_interval_ms);
-  for (auto& owned : entries_) {
-    Entry& e = *owned;
+  for (Entry& e : entries_) {
     if (Expired(e, timestamp)) continue;
     switch (e.kind) {
       case Kind::kCounter:
@@ -440,8 +469,7 @@ void Aggregator::FlushEtsy(int64_t timestamp, GraphiteWriter* out) {
     }
   };
 
-  for (auto& owned : entries_) {
-    Entry& e = *owned;
+  for (Entry& e : entries_) {
     if (e.kind != Kind::kCounter) continue;
     if (reportable(e)) {
       if (legacy) {
@@ -455,8 +483,7 @@ void Aggregator::FlushEtsy(int64_t timestamp, GraphiteWriter* out) {
     }
     e.value = 0;
   }
-  for (auto& owned : entries_) {
-    Entry& e = *owned;
+  for (Entry& e : entries_) {
     if (e.kind != Kind::kTimer) continue;
     if (reportable(e)) {
       WriteEtsyTimer(e, out);
@@ -469,15 +496,13 @@ void Aggregator::FlushEtsy(int64_t timestamp, GraphiteWriter* out) {
     out->Add(gauge_ns + stats_prefix + ".timestamp_lag" + suffix, lag);
     ++reported;
   }
-  for (auto& owned : entries_) {
-    Entry& e = *owned;
+  for (Entry& e : entries_) {
     if (e.kind != Kind::kGauge || !reportable(e)) continue;
     out->Add(Name(gauge_ns, e, ""), e.value);
     ++reported;
     if (options_.delete_gauges && e.gauge_ttl > 0) --e.gauge_ttl;
   }
-  for (auto& owned : entries_) {
-    Entry& e = *owned;
+  for (Entry& e : entries_) {
     if (e.kind != Kind::kSet) continue;
     if (reportable(e)) {
       out->Add(Name(set_ns, e, ".count"), static_cast<double>(e.members->size()));
@@ -506,8 +531,7 @@ void Aggregator::Snapshot(std::string* json) const {
   char digits[kMaxNumberChars];
   auto number = [&](double v) { json->append(digits, FormatNumber(v, digits)); };
   bool first = true;
-  for (const auto& owned : entries_) {
-    const Entry& e = *owned;
+  for (const Entry& e : entries_) {
     if (!first) json->push_back(',');
     first = false;
     json->append("{\"key\":\"");

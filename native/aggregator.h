@@ -97,7 +97,7 @@ class Aggregator {
   // Finish()es), resets per-interval state, and frees expired keys.
   void Flush(int64_t timestamp, GraphiteWriter* out);
 
-  size_t keys() const { return entries_.size(); }
+  size_t keys() const;
   const AggregatorStats& stats() const { return stats_; }
   const AggregatorOptions& options() const { return options_; }
 
@@ -112,9 +112,23 @@ class Aggregator {
   struct Entry;
   enum class Kind : uint8_t { kCounter, kMonotonic, kGauge, kTimer, kSet };
 
+  // A parsed line waiting for its table lookup (see OnLine).
+  struct Pending {
+    ParsedLine line;        // samples point into pending_samples_ once drained
+    Kind kind;
+    uint64_t hash;
+    uint32_t key_begin, key_length, path_length;  // key bytes in pending_keys_
+    uint32_t sample_begin;
+  };
+  // Lines are looked up in batches: staging a line prefetches its table slot,
+  // so the cache misses of a batch overlap instead of queueing.
+  static constexpr size_t kPipelineDepth = 32;
+
   Kind KindOf(MetricType type) const;
   std::string_view BuildKey(const ParsedLine& line, Kind kind);
-  Entry* FindOrCreate(std::string_view key, Kind kind);
+  Entry* FindOrCreate(std::string_view key, uint64_t hash, uint32_t path_length, Kind kind);
+  void Drain();
+  void Aggregate(const Pending& pending);
   void Record(Entry& e, const ParsedLine& line, const Sample& s);
   void RemoveAt(size_t index);
 
@@ -128,7 +142,7 @@ class Aggregator {
   AggregatorOptions options_;
   LineParser parser_;
   KeyTable table_;
-  std::vector<std::unique_ptr<Entry>> entries_;
+  std::vector<Entry> entries_;  // dense; the table maps keys to indexes here
   Random random_;
   AggregatorStats stats_;
   IngestResult current_;
@@ -139,6 +153,9 @@ class Aggregator {
   uint64_t interval_packets_ = 0;
   int64_t last_flush_ = 0;
   // scratch, reused
+  std::vector<Pending> pending_;
+  std::vector<Sample> pending_samples_;
+  std::string pending_keys_;
   std::string key_;
   uint32_t key_path_length_ = 0;  // of key_, set by BuildKey
   std::string name_;

@@ -26,6 +26,24 @@ constexpr std::array<uint8_t, 256> MakeNameClasses() {
 }
 constexpr std::array<uint8_t, 256> kNameClasses = MakeNameClasses();
 
+// SWAR tests over 8 bytes at once (exact, from "Bit Twiddling Hacks").
+constexpr uint64_t kOnes = 0x0101010101010101ull;
+constexpr uint64_t kHighs = 0x8080808080808080ull;
+inline bool HasZeroByte(uint64_t w) { return ((w - kOnes) & ~w & kHighs) != 0; }
+inline bool HasByte(uint64_t w, uint8_t c) { return HasZeroByte(w ^ (kOnes * c)); }
+inline bool HasByteBelow(uint64_t w, uint8_t n) { return ((w - kOnes * n) & ~w & kHighs) != 0; }
+
+// Skips 8-byte words of plain name bytes: no control, space, ':', '|' or DEL.
+const char* SkipPlainName(const char* p, const char* end) {
+  while (end - p >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    if (HasByteBelow(w, 0x21) || HasByte(w, ':') || HasByte(w, '|') || HasByte(w, 0x7f)) break;
+    p += 8;
+  }
+  return p;
+}
+
 inline bool IsLetter(char c) { return static_cast<unsigned char>((c | 0x20) - 'a') < 26; }
 inline bool IsDigit(char c) { return static_cast<unsigned char>(c - '0') < 10; }
 
@@ -119,7 +137,7 @@ ParseStatus LineParser::Parse(std::string_view line, ParsedLine* out) {
 
   // name: up to the first ':'                 api.hits:1|c
   //                                           ^^^^^^^^
-  const char* name_end = p;
+  const char* name_end = SkipPlainName(p, end);
   for (; name_end < end; ++name_end) {
     const uint8_t cls = kNameClasses[static_cast<unsigned char>(*name_end)];
     if (cls == kPlain) continue;
@@ -131,10 +149,27 @@ ParseStatus LineParser::Parse(std::string_view line, ParsedLine* out) {
   if (name_end == p || name_end[-1] == '.') return ParseStatus::kBadName;
   out->name = std::string_view(p, static_cast<size_t>(name_end - p));
 
-  // values: between ':' and the first '|'     api.hits:1:2.5|ms
-  //                                                    ^^^^^
+  // values: decimals separated by ':', up to the first '|'     api.hits:1:2.5|ms
+  //                                                                     ^^^^^
+  // Read as numbers in the same pass; a set member (or a bad value) stops
+  // the numbers early and is looked at again once the type is known.
   const char* values_begin = name_end + 1;
-  const char* values_end = FindPipe(values_begin, end);
+  const char* values_end = nullptr;
+  samples_.clear();
+  for (const char* v = values_begin;;) {
+    Sample sample;
+    const char* stop = ScanDecimal(v, end, &sample.value, &sample.relative);
+    if (stop == nullptr || stop == end || (*stop != ':' && *stop != '|')) break;
+    sample.text = std::string_view(v, static_cast<size_t>(stop - v));
+    samples_.push_back(sample);
+    if (*stop == '|') {
+      values_end = stop;
+      break;
+    }
+    v = stop + 1;
+  }
+  const bool numbers_ok = values_end != nullptr;
+  if (!numbers_ok) values_end = FindPipe(values_begin, end);
   if (values_end == end) return ParseStatus::kBadType;  // "name:1": no type
 
   const char* type_begin = values_end + 1;
@@ -147,9 +182,12 @@ ParseStatus LineParser::Parse(std::string_view line, ParsedLine* out) {
   ParseStatus status = ParseFields(type_end, end, out);
   if (status != ParseStatus::kOk) return status;
 
-  status = ParseValues(std::string_view(values_begin, static_cast<size_t>(values_end - values_begin)),
-                       out->type);
-  if (status != ParseStatus::kOk) return status;
+  if (out->type == MetricType::kSet) {
+    status = ParseMember(std::string_view(values_begin, static_cast<size_t>(values_end - values_begin)));
+    if (status != ParseStatus::kOk) return status;
+  } else if (!numbers_ok || (options_.dialect == Dialect::kBrubeck && samples_.size() > 1)) {
+    return ParseStatus::kBadValue;
+  }
   out->samples = samples_.data();
   out->sample_count = samples_.size();
   return ParseStatus::kOk;
@@ -200,31 +238,15 @@ ParseStatus LineParser::ParseFields(const char* p, const char* end, ParsedLine* 
   return ParseStatus::kOk;
 }
 
-ParseStatus LineParser::ParseValues(std::string_view values, MetricType type) {
+// set member: the raw text, ':' included   users.seen:alice:42|s
+//                                                     ^^^^^^^^
+ParseStatus LineParser::ParseMember(std::string_view member) {
   samples_.clear();
-  if (type == MetricType::kSet) {
-    // set member: the raw text, ':' included   users.seen:alice:42|s
-    //                                                     ^^^^^^^^
-    if (values.empty()) return ParseStatus::kBadValue;
-    for (char c : values) {
-      if (IsControl(static_cast<unsigned char>(c))) return ParseStatus::kBadValue;
-    }
-    samples_.push_back(Sample{0.0, false, values});
-    return ParseStatus::kOk;
+  if (member.empty()) return ParseStatus::kBadValue;
+  for (char c : member) {
+    if (IsControl(static_cast<unsigned char>(c))) return ParseStatus::kBadValue;
   }
-  const char* p = values.data();
-  const char* const end = p + values.size();
-  while (true) {
-    const char* colon = static_cast<const char*>(std::memchr(p, ':', static_cast<size_t>(end - p)));
-    const char* value_end = colon ? colon : end;
-    Sample sample;
-    if (!ParseDecimal(p, value_end, &sample.value, &sample.relative)) return ParseStatus::kBadValue;
-    sample.text = std::string_view(p, static_cast<size_t>(value_end - p));
-    samples_.push_back(sample);
-    if (!colon) break;
-    if (options_.dialect == Dialect::kBrubeck) return ParseStatus::kBadValue;
-    p = colon + 1;
-  }
+  samples_.push_back(Sample{0.0, false, member});
   return ParseStatus::kOk;
 }
 

@@ -80,7 +80,7 @@ class LineParser {
 
  private:
   ParseStatus ParseFields(const char* p, const char* end, ParsedLine* out);
-  ParseStatus ParseValues(std::string_view values, MetricType type);
+  ParseStatus ParseMember(std::string_view member);
 
   ParseOptions options_;
   std::vector<Sample> samples_;

@@ -38,7 +38,7 @@ bool ParseSlow(const char* begin, const char* end, bool exponent_negative, doubl
 
 }  // namespace
 
-bool ParseDecimal(const char* begin, const char* end, double* value, bool* has_sign) {
+const char* ScanDecimal(const char* begin, const char* end, double* value, bool* has_sign) {
   const char* p = begin;
   bool negative = false;
   *has_sign = false;
@@ -81,7 +81,7 @@ bool ParseDecimal(const char* begin, const char* end, double* value, bool* has_s
       ++p;
     }
   }
-  if (digits == 0) return false;
+  if (digits == 0) return nullptr;
 
   // exponent: [eE] [+-]? digit+               12.50e3
   //                                                ^^
@@ -93,15 +93,13 @@ bool ParseDecimal(const char* begin, const char* end, double* value, bool* has_s
       exponent_negative = *p == '-';
       ++p;
     }
-    if (p == end || !IsDigit(*p)) return false;
+    if (p == end || !IsDigit(*p)) return nullptr;
     while (p < end && IsDigit(*p)) {
       if (exponent < 100000) exponent = exponent * 10 + (*p - '0');
       ++p;
     }
     if (exponent_negative) exponent = -exponent;
   }
-  if (p != end) return false;
-
   const int64_t scale = exponent - fraction_digits + dropped;
   if (!fraction_truncated && dropped == 0 && mantissa <= kMaxExactMantissa &&
       scale >= -22 && scale <= 22) {
@@ -112,9 +110,13 @@ bool ParseDecimal(const char* begin, const char* end, double* value, bool* has_s
       result *= kExactPowersOfTen[scale];
     }
     *value = negative ? -result : result;
-    return true;
+    return p;
   }
-  return ParseSlow(number_start, end, scale < 0, value);
+  return ParseSlow(number_start, p, scale < 0, value) ? p : nullptr;
+}
+
+bool ParseDecimal(const char* begin, const char* end, double* value, bool* has_sign) {
+  return ScanDecimal(begin, end, value, has_sign) == end;
 }
 
 size_t FormatNumber(double value, char* out) {

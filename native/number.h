@@ -17,6 +17,11 @@ constexpr size_t kMaxNumberChars = 32;
 // double; values that underflow read as a signed zero.
 bool ParseDecimal(const char* begin, const char* end, double* value, bool* has_sign);
 
+// Like ParseDecimal, but reads the longest decimal at `begin` and returns the
+// pointer just past it (so the caller can check what follows), or nullptr when
+// there is none, its exponent has no digits, or it overflows.
+const char* ScanDecimal(const char* begin, const char* end, double* value, bool* has_sign);
+
 // Writes the shortest text that reads back to `value` into `out` (which must hold
 // kMaxNumberChars) and returns its length. The notation matches JavaScript's
 // Number#toString: fixed for 1e-6 <= |v| < 1e21, else scientific like "1e-7" or
