@@ -1,7 +1,17 @@
 // Formatting Metrics as statsd lines and packing them into packets, natively per batch.
-import { PARSE_REASONS, type ParseReason, StatsdError, reasonError } from './errors';
+import {
+  FLAG_RELATIVE,
+  FLAG_TAGS,
+  FLAG_TEXT,
+  FLAG_TIMESTAMP,
+  LineBatch,
+  PACK_SANITIZE,
+  PACK_TRAILING_NEWLINE,
+  TAG_SEPARATOR,
+  splitPackets,
+} from './batch';
+import { PARSE_REASONS, type ParseReason, reasonError } from './errors';
 import { METRIC_TYPE_CODE, type MetricInput } from './metric';
-import { native } from './native';
 import { booleanOption, choiceOption, integerOption } from './options';
 
 export interface PackOptions {
@@ -18,42 +28,28 @@ export interface PackOptions {
 /** Packets, in order; `dropped` counts lines that alone exceeded the limit. */
 export type Packets = Buffer[] & { dropped: number };
 
-// Batch encoding read by native/serializer.h PackBatch.
-const STRIDE = 4;
-const FLAG_RELATIVE = 1 << 4;
-const FLAG_TEXT = 1 << 5;
-const FLAG_TAGS = 1 << 6;
-const FLAG_TIMESTAMP = 1 << 7;
-const TAG_SEPARATOR = '\x1f';
-
-if (native.layout.batchStride !== STRIDE) {
-  throw new StatsdError('ERR_STATSD_NATIVE', 'statsd-native: addon and TypeScript layouts differ; run `npm rebuild`');
-}
-
-let columns = new Float64Array(STRIDE * 1024);
-let ends = new Uint32Array(1025);
-const result = new Uint32Array(5);
+const batch = new LineBatch();
 
 function describe(metric: MetricInput, index: number): string {
   return `metric ${index} (${JSON.stringify(metric?.name)})`;
 }
 
-// Encodes one metric into `columns` at `index` and returns its strings segment.
-function encode(metric: MetricInput, index: number): string {
+// Appends one metric to `batch`, checking what native cannot (types of values).
+function encode(metric: MetricInput, index: number): void {
   if (metric === null || typeof metric !== 'object' || typeof metric.name !== 'string') {
     throw reasonError('bad_name', `${describe(metric, index)}: name must be a string`);
   }
   const type = METRIC_TYPE_CODE[metric.type];
   if (type === undefined) throw reasonError('bad_type', describe(metric, index));
   let flags = type;
-  let strings = metric.name + '\n';
+  let segment = metric.name + '\n';
   let value = 0;
   const raw = metric.value;
   if (typeof raw === 'number') {
     value = raw;
   } else if (typeof raw === 'string' && metric.type === 's') {
     flags |= FLAG_TEXT;
-    strings += raw + '\n';
+    segment += raw + '\n';
   } else {
     throw reasonError('bad_value', `${describe(metric, index)}: ${String(raw)}`);
   }
@@ -66,20 +62,15 @@ function encode(metric: MetricInput, index: number): string {
       }
     }
     flags |= FLAG_TAGS;
-    strings += tags.join(TAG_SEPARATOR) + '\n';
+    segment += tags.join(TAG_SEPARATOR) + '\n';
   }
-  const at = index * STRIDE;
-  columns[at] = value;
   const rate = metric.sampleRate;
-  columns[at + 1] = rate === undefined ? 1 : typeof rate === 'number' ? rate : NaN;
+  let timestamp = 0;
   if (metric.timestamp !== undefined) {
     flags |= FLAG_TIMESTAMP;
-    columns[at + 2] = typeof metric.timestamp === 'number' ? metric.timestamp : NaN;
-  } else {
-    columns[at + 2] = 0;
+    timestamp = typeof metric.timestamp === 'number' ? metric.timestamp : NaN;
   }
-  columns[at + 3] = flags;
-  return strings;
+  batch.push(segment, value, rate === undefined ? 1 : typeof rate === 'number' ? rate : NaN, timestamp, flags);
 }
 
 // The first metric whose strings hold '\n' (which would shift the segments).
@@ -114,45 +105,33 @@ function resolve(opts: PackOptions | undefined): ResolvedPackOptions {
   const trailing = booleanOption('trailingNewline', o.trailingNewline, false);
   return {
     maxPacketBytes: integerOption('maxPacketBytes', o.maxPacketBytes, 1432, 1, 0xffffffff),
-    flags: (sanitize ? 1 : 0) | (trailing ? 2 : 0),
+    flags: (sanitize ? PACK_SANITIZE : 0) | (trailing ? PACK_TRAILING_NEWLINE : 0),
     oversize: choiceOption('oversize', o.oversize, 'throw', ['throw', 'drop'] as const),
   };
 }
 
 function packResolved(metrics: readonly MetricInput[], o: ResolvedPackOptions): Packets {
-  const count = metrics.length;
-  if (columns.length < count * STRIDE) columns = new Float64Array(count * STRIDE * 2);
-  if (ends.length < count + 1) ends = new Uint32Array(count * 2 + 1);
-  let strings = '';
-  for (let i = 0; i < count; i++) strings += encode(metrics[i]!, i);
-
-  const bytes = native.pack(strings, columns, count, o.maxPacketBytes, o.flags, ends, result);
-  if (result[3] === 1 || result[2] !== 0) {
+  batch.clear();
+  for (let i = 0; i < metrics.length; i++) encode(metrics[i]!, i);
+  const r = batch.pack(o.maxPacketBytes, o.flags);
+  batch.clear();
+  if (r.mismatch || r.status !== 0) {
     // A '\n' in a string shifts the segments native reads: find it first, so
     // the metric that holds it is named (or sanitized), not its neighbour.
     const bad = findNewline(metrics);
     if (bad.index >= 0) {
-      if (o.flags & 1) return packResolved(metrics.map(withoutNewlines), o);
+      if (o.flags & PACK_SANITIZE) return packResolved(metrics.map(withoutNewlines), o);
       throw reasonError(bad.reason, `${describe(metrics[bad.index]!, bad.index)} holds a newline`);
     }
   }
-  if (result[2] !== 0) {
-    const index = result[4]!;
-    throw reasonError(PARSE_REASONS[result[2]!] as ParseReason, describe(metrics[index]!, index));
+  if (r.status !== 0) {
+    throw reasonError(PARSE_REASONS[r.status] as ParseReason, describe(metrics[r.failedIndex]!, r.failedIndex));
   }
-  const dropped = result[1]!;
-  if (dropped > 0 && o.oversize === 'throw') {
-    throw reasonError('too_long', `${dropped} line(s) longer than maxPacketBytes ${o.maxPacketBytes}`);
+  if (r.dropped > 0 && o.oversize === 'throw') {
+    throw reasonError('too_long', `${r.dropped} line(s) longer than maxPacketBytes ${o.maxPacketBytes}`);
   }
-  const packetCount = result[0]!;
-  const packets = new Array<Buffer>(packetCount) as Packets;
-  let start = 0;
-  for (let i = 0; i < packetCount; i++) {
-    const end = ends[i]!;
-    packets[i] = bytes.subarray(start, end);
-    start = end;
-  }
-  packets.dropped = dropped;
+  const packets = splitPackets(r) as Packets;
+  packets.dropped = r.dropped;
   return packets;
 }
 
@@ -166,7 +145,7 @@ export function pack(metrics: readonly MetricInput[], opts?: PackOptions): Packe
 }
 
 const FORMAT_ONE: ResolvedPackOptions = { maxPacketBytes: 0xffffffff, flags: 0, oversize: 'throw' };
-const FORMAT_ONE_SANITIZED: ResolvedPackOptions = { ...FORMAT_ONE, flags: 1 };
+const FORMAT_ONE_SANITIZED: ResolvedPackOptions = { ...FORMAT_ONE, flags: PACK_SANITIZE };
 
 /**
  * The statsd text of one metric, without a trailing newline. A negative
