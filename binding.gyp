@@ -9,7 +9,8 @@
         "native/graphite.cc",
         "native/histogram.cc",
         "native/number.cc",
-        "native/serializer.cc"
+        "native/serializer.cc",
+        "native/unix_socket.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],

@@ -7,6 +7,7 @@
 #include "codec.h"
 #include "records.h"
 #include "serializer.h"
+#include "unix_socket.h"
 
 namespace {
 
@@ -262,7 +263,51 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
   double* results_ = nullptr;
 };
 
+// The native half of the unix datagram transport (src/transport.ts) and of the
+// unix datagram input. Methods return 0 or an errno number; receive returns a
+// Buffer, or a negative errno number (-EAGAIN: nothing waiting).
+class JsUnixDatagram : public Napi::ObjectWrap<JsUnixDatagram> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "UnixDatagram",
+                       {InstanceMethod<&JsUnixDatagram::Connect>("connect"),
+                        InstanceMethod<&JsUnixDatagram::Send>("send"),
+                        InstanceMethod<&JsUnixDatagram::Bind>("bind"),
+                        InstanceMethod<&JsUnixDatagram::Receive>("receive"),
+                        InstanceMethod<&JsUnixDatagram::Close>("close")});
+  }
+  explicit JsUnixDatagram(const Napi::CallbackInfo& info) : Napi::ObjectWrap<JsUnixDatagram>(info) {}
+
+ private:
+  Napi::Value Connect(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), socket_.Connect(info[0].As<Napi::String>().Utf8Value()));
+  }
+  // send(data: Uint8Array): number
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    auto data = info[0].As<Napi::Uint8Array>();
+    return Napi::Number::New(
+        info.Env(), socket_.Send(reinterpret_cast<const char*>(data.Data()), data.ByteLength()));
+  }
+  Napi::Value Bind(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), socket_.Bind(info[0].As<Napi::String>().Utf8Value(),
+                                                      info[1].As<Napi::Number>().Int32Value()));
+  }
+  Napi::Value Receive(const Napi::CallbackInfo& info) {
+    const long n = socket_.Receive(buffer_, sizeof(buffer_));
+    if (n < 0) return Napi::Number::New(info.Env(), static_cast<double>(n));
+    return Napi::Buffer<char>::Copy(info.Env(), buffer_, static_cast<size_t>(n));
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    socket_.Close();
+    return info.Env().Undefined();
+  }
+
+  statsd::UnixDatagramSocket socket_;
+  char buffer_[65536];
+};
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("UnixDatagram", JsUnixDatagram::Define(env));
   exports.Set("Aggregator", JsAggregator::Define(env));
   exports.Set("parse", Napi::Function::New(env, JsParse, "parse"));
   exports.Set("pack", Napi::Function::New(env, JsPack, "pack"));

@@ -11,3 +11,7 @@ export { METRIC_TYPES } from './metric';
 export type { Metric, MetricInput, MetricType, Dialect } from './metric';
 export { Aggregator } from './aggregator';
 export type { AggregatorOptions, AggregatorStats, Convention, FlushResult, KeySnapshot } from './aggregator';
+export { Emitter, CounterHandle, GaugeHandle, TimerHandle } from './emitter';
+export type { EmitterOptions, EmitterStats } from './emitter';
+export { parseEndpoint, resolveEndpoint } from './endpoint';
+export type { Endpoint, TransportKind } from './endpoint';

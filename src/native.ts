@@ -11,7 +11,18 @@ export interface NativeLayout {
   batchStride: number;
 }
 
+/** A unix datagram socket (native/unix_socket.h); methods return 0 or an errno. */
+export interface NativeUnixDatagram {
+  connect(path: string): number;
+  send(data: Uint8Array): number;
+  bind(path: string, receiveBuffer: number): number;
+  /** A datagram, or a negative errno (-EAGAIN: none waiting). */
+  receive(): Buffer | number;
+  close(): void;
+}
+
 export interface NativeBinding {
+  UnixDatagram: new () => NativeUnixDatagram;
   parse(
     input: Uint8Array,
     start: number,

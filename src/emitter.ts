@@ -1,0 +1,416 @@
+// Emitter: a typed statsd client that aggregates locally and sends packets
+// that never exceed the limit; it never throws on network trouble (DESIGN §6).
+import { EventEmitter } from 'node:events';
+
+import { LineBatch, PACK_TRAILING_NEWLINE, splitPackets } from './batch';
+import { type Endpoint, resolveEndpoint } from './endpoint';
+import { StatsdError, reasonError } from './errors';
+import { GAUGE_ABSOLUTE, GAUGE_RELATIVE, Kind, MetricStore } from './metric-store';
+import type { MetricType } from './metric';
+import { choiceOption, integerOption, invalidOption } from './options';
+import { formatLine } from './serializer';
+import { type Transport, createTransport } from './transport';
+
+export interface EmitterOptions {
+  /** `host:port`, `udp://…`, `tcp://…`, `unix:///path`, `unixstream:///path`; else from the environment. */
+  endpoint?: string;
+  /** Prepended to every name, joined with '.' (`flux.0` → `flux.0.name`). */
+  prefix?: string;
+  /** Aggregation interval in ms (default 1000); 0 sends each batch of calls at once. */
+  flushInterval?: number;
+  /** Largest packet (default 1432 for UDP and TCP, 8192 for unix sockets). */
+  maxPacketBytes?: number;
+  /** `brubeck` (default): count() sends `C` totals; `etsy`: it sends `c` deltas. */
+  convention?: 'brubeck' | 'etsy';
+  /** Timings kept per key and interval; past it, a uniform sample with a matching `|@rate` (default 1000). */
+  maxSamplesPerKey?: number;
+  /** Tags added to every metric. */
+  globalTags?: string[];
+  /** Bytes a TCP/unix-stream emitter queues while the server is away (default 4 MiB). */
+  maxQueueBytes?: number;
+  /** Environment to read the endpoint from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface EmitterStats {
+  /** Lines handed to the kernel. */
+  sent: number;
+  /** Lines discarded: longer than a packet, or in a packet that could not be sent. */
+  dropped: number;
+  packets: number;
+  bytes: number;
+  /** Network errors seen (also emitted as 'error' events when listened to). */
+  errors: number;
+}
+
+type Tags = readonly string[] | undefined;
+
+const SET_MEMBER_BAD = /[|\n\r\x00-\x1f\x7f]/;
+
+function countLines(packet: Buffer): number {
+  let lines = 0;
+  for (let i = packet.indexOf(10); i !== -1; i = packet.indexOf(10, i + 1)) lines++;
+  return packet.at(-1) === 10 ? lines : lines + 1;
+}
+
+function checkValue(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw reasonError('bad_value', `${JSON.stringify(name)}: ${String(value)} is not a finite number`);
+  }
+}
+
+function checkRate(rate: number): void {
+  if (!(typeof rate === 'number' && rate > 0 && rate <= 1)) {
+    throw reasonError('bad_rate', String(rate));
+  }
+}
+
+/** A counter whose add() is a typed-array write. */
+export class CounterHandle {
+  readonly #store: MetricStore;
+  readonly #slot: number;
+  constructor(store: MetricStore, slot: number) {
+    this.#store = store;
+    this.#slot = slot;
+  }
+  add(by = 1): void {
+    const s = this.#store;
+    s.values[this.#slot] = s.values[this.#slot]! + by;
+    if (s.dirty[this.#slot] === 0) s.touch(this.#slot);
+  }
+}
+
+/** A gauge whose set()/add() are typed-array writes. */
+export class GaugeHandle {
+  readonly #store: MetricStore;
+  readonly #slot: number;
+  constructor(store: MetricStore, slot: number) {
+    this.#store = store;
+    this.#slot = slot;
+  }
+  set(value: number): void {
+    const s = this.#store;
+    s.values[this.#slot] = value;
+    s.gaugeMode[this.#slot] = GAUGE_ABSOLUTE;
+    if (s.dirty[this.#slot] === 0) s.touch(this.#slot);
+  }
+  add(delta: number): void {
+    const s = this.#store;
+    s.values[this.#slot] = s.values[this.#slot]! + delta;
+    if (s.gaugeMode[this.#slot] !== GAUGE_ABSOLUTE) s.gaugeMode[this.#slot] = GAUGE_RELATIVE;
+    if (s.dirty[this.#slot] === 0) s.touch(this.#slot);
+  }
+}
+
+/** Records timings of one key: record(ms), time(fn), start() → stop(). */
+export class TimerHandle {
+  readonly #store: MetricStore;
+  readonly #slot: number;
+  constructor(store: MetricStore, slot: number) {
+    this.#store = store;
+    this.#slot = slot;
+  }
+  record(ms: number): void {
+    this.#store.addTiming(this.#slot, ms, 1);
+  }
+  /** Starts a stopwatch; calling the result records the elapsed ms and returns it. */
+  start(): () => number {
+    const started = process.hrtime.bigint();
+    return () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      this.record(ms);
+      return ms;
+    };
+  }
+  /** Runs fn and records how long it took (until the promise settles, for async fn). */
+  time<T>(fn: () => T): T {
+    const stop = this.start();
+    let result: T;
+    try {
+      result = fn();
+    } catch (error) {
+      stop();
+      throw error;
+    }
+    if (result instanceof Promise) {
+      return result.finally(stop) as T;
+    }
+    stop();
+    return result;
+  }
+}
+
+/**
+ * A statsd client. Calls aggregate into typed arrays; every flushInterval one
+ * native call formats and packs the interval's lines, which the transport sends.
+ * Without an endpoint (option or environment) it is disabled: calls are checked
+ * and ignored.
+ */
+export class Emitter extends EventEmitter {
+  readonly enabled: boolean;
+  readonly endpoint: Endpoint | undefined;
+  readonly #prefix: string;
+  readonly #globalTags: readonly string[];
+  readonly #store: MetricStore;
+  readonly #batch = new LineBatch();
+  readonly #transport: Transport | undefined;
+  readonly #maxPacketBytes: number;
+  readonly #flushInterval: number;
+  readonly #timer: NodeJS.Timeout | undefined;
+  #immediate: NodeJS.Immediate | undefined;
+  #closed = false;
+  // untagged slots per kind, by name
+  readonly #plain: Map<string, number>[] = [new Map(), new Map(), new Map(), new Map(), new Map(), new Map(), new Map()];
+  readonly #stats: EmitterStats = { sent: 0, dropped: 0, packets: 0, bytes: 0, errors: 0 };
+
+  constructor(options: EmitterOptions = {}) {
+    super();
+    const endpoint = resolveEndpoint(options.endpoint, options.env ?? process.env);
+    this.endpoint = endpoint;
+    this.enabled = endpoint !== undefined;
+    const prefix = options.prefix ?? '';
+    if (typeof prefix !== 'string') throw invalidOption('prefix', 'a string', prefix);
+    this.#prefix = prefix === '' || prefix.endsWith('.') ? prefix : `${prefix}.`;
+    const tags = options.globalTags ?? [];
+    if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) {
+      throw invalidOption('globalTags', 'a list of strings', tags);
+    }
+    this.#globalTags = [...tags];
+    const unix = endpoint?.transport === 'unix' || endpoint?.transport === 'unixstream';
+    this.#maxPacketBytes = integerOption('maxPacketBytes', options.maxPacketBytes, unix ? 8192 : 1432, 16, 65507);
+    this.#flushInterval = integerOption('flushInterval', options.flushInterval, 1000, 0, 2 ** 31 - 1);
+    const convention = choiceOption('convention', options.convention, 'brubeck', ['brubeck', 'etsy'] as const);
+    this.#store = new MetricStore({
+      etsy: convention === 'etsy',
+      maxSamplesPerKey: integerOption('maxSamplesPerKey', options.maxSamplesPerKey, 1000, 1, 1 << 24),
+    });
+    const maxQueueBytes = integerOption('maxQueueBytes', options.maxQueueBytes, 4 << 20, 0, 2 ** 31 - 1);
+    if (endpoint !== undefined) {
+      this.#transport = createTransport(
+        endpoint,
+        {
+          error: (error) => this.#networkError(error),
+          dropped: (packets) => {
+            for (const p of packets) this.#stats.dropped += countLines(p);
+          },
+          sent: (packet) => {
+            this.#stats.sent += countLines(packet);
+            this.#stats.packets++;
+            this.#stats.bytes += packet.length;
+          },
+        },
+        { maxQueueBytes },
+      );
+      if (this.#flushInterval > 0) {
+        this.#timer = setInterval(() => this.#flushNow(), this.#flushInterval);
+        this.#timer.unref();
+      }
+    }
+  }
+
+  // --- calls -------------------------------------------------------------
+
+  /** Adds `by` (default 1) to a counter (`c`). */
+  increment(name: string, by = 1, sampleRate = 1, tags?: Tags): void {
+    checkValue(name, by);
+    if (sampleRate !== 1) {
+      checkRate(sampleRate);
+      if (Math.random() >= sampleRate) return;
+      by /= sampleRate;
+    }
+    const slot = this.#slot(Kind.Counter, 'c', name, tags);
+    if (slot < 0) return;
+    const s = this.#store;
+    s.values[slot] = s.values[slot]! + by;
+    if (s.dirty[slot] === 0) this.#touch(slot);
+  }
+
+  decrement(name: string, by = 1, sampleRate = 1, tags?: Tags): void {
+    checkValue(name, by);
+    this.increment(name, -by, sampleRate, tags);
+  }
+
+  /** Reports a running total (brubeck `C`; with convention 'etsy', the change as `c`). */
+  count(name: string, total: number, tags?: Tags): void {
+    checkValue(name, total);
+    const slot = this.#slot(Kind.Monotonic, 'C', name, tags);
+    if (slot < 0) return;
+    this.#store.values[slot] = total;
+    this.#touch(slot);
+  }
+
+  /** Sets a gauge. A negative value is sent as `0|g` then `-N|g`, never as a decrement. */
+  gauge(name: string, value: number, tags?: Tags): void {
+    checkValue(name, value);
+    const slot = this.#slot(Kind.Gauge, 'g', name, tags);
+    if (slot < 0) return;
+    const s = this.#store;
+    s.values[slot] = value;
+    s.gaugeMode[slot] = GAUGE_ABSOLUTE;
+    this.#touch(slot);
+  }
+
+  /** Changes a gauge by `delta` (sent as `+N|g` / `-N|g`). */
+  gaugeAdd(name: string, delta: number, tags?: Tags): void {
+    checkValue(name, delta);
+    const slot = this.#slot(Kind.Gauge, 'g', name, tags);
+    if (slot < 0) return;
+    const s = this.#store;
+    s.values[slot] = s.values[slot]! + delta;
+    if (s.gaugeMode[slot] !== GAUGE_ABSOLUTE) s.gaugeMode[slot] = GAUGE_RELATIVE;
+    this.#touch(slot);
+  }
+
+  timing(name: string, ms: number, sampleRate = 1, tags?: Tags): void {
+    this.#sample(Kind.Timing, 'ms', name, ms, sampleRate, tags);
+  }
+
+  histogram(name: string, value: number, sampleRate = 1, tags?: Tags): void {
+    this.#sample(Kind.Timing, 'h', name, value, sampleRate, tags);
+  }
+
+  distribution(name: string, value: number, sampleRate = 1, tags?: Tags): void {
+    this.#sample(Kind.Timing, 'd', name, value, sampleRate, tags);
+  }
+
+  /** Adds a member to a set (`s`): the server counts unique members. */
+  set(name: string, member: string | number, tags?: Tags): void {
+    const text = typeof member === 'number' ? String(member) : member;
+    if (typeof text !== 'string' || text === '' || SET_MEMBER_BAD.test(text) || text === 'NaN') {
+      throw reasonError('bad_value', `${JSON.stringify(name)}: set member ${JSON.stringify(member)}`);
+    }
+    const slot = this.#slot(Kind.Set, 's', name, tags);
+    if (slot >= 0) this.#store.addMember(slot, text);
+    this.#scheduleImmediate();
+  }
+
+  // --- handles -----------------------------------------------------------
+
+  /** A counter handle for hot loops: `add()` is a typed-array write. */
+  counter(name: string, tags?: Tags): CounterHandle {
+    return new CounterHandle(this.#store, this.#handleSlot(Kind.Counter, 'c', name, tags));
+  }
+
+  gaugeHandle(name: string, tags?: Tags): GaugeHandle {
+    return new GaugeHandle(this.#store, this.#handleSlot(Kind.Gauge, 'g', name, tags));
+  }
+
+  timer(name: string, tags?: Tags): TimerHandle {
+    return new TimerHandle(this.#store, this.#handleSlot(Kind.Timing, 'ms', name, tags));
+  }
+
+  // --- delivery ----------------------------------------------------------
+
+  /** Sends what was recorded so far and waits until the transport wrote it. */
+  async flush(): Promise<void> {
+    this.#flushNow();
+    await this.#transport?.flush();
+  }
+
+  /** Flushes, then closes the socket; later calls are ignored. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.flush();
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    if (this.#immediate) clearImmediate(this.#immediate);
+    await this.#transport?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  get stats(): EmitterStats {
+    return { ...this.#stats };
+  }
+
+  // --- internals ---------------------------------------------------------
+
+  #sample(kind: Kind, type: MetricType, name: string, value: number, sampleRate: number, tags: Tags): void {
+    checkValue(name, value);
+    if (sampleRate !== 1) {
+      checkRate(sampleRate);
+      if (Math.random() >= sampleRate) return;
+    }
+    const slot = this.#slot(kind, type, name, tags);
+    if (slot < 0) return;
+    this.#store.addTiming(slot, value, sampleRate);
+    this.#scheduleImmediate();
+  }
+
+  /** The slot for a call, or -1 when disabled or closed. */
+  #slot(kind: Kind, type: MetricType, name: string, tags: Tags): number {
+    if (!this.enabled || this.#closed) {
+      if (typeof name !== 'string') throw reasonError('bad_name', String(name));
+      return -1;
+    }
+    if (tags === undefined || tags.length === 0) {
+      // one map per kind, and per type for timings (ms, h and d are separate keys)
+      const plain = this.#plain[type === 'h' ? 5 : type === 'd' ? 6 : kind]!;
+      const slot = plain.get(name);
+      if (slot !== undefined) return slot;
+      const created = this.#register(kind, type, name, []);
+      plain.set(name, created);
+      return created;
+    }
+    const key = `${type}\x1f${name}\x1f${tags.join('\x1f')}`;
+    const slot = this.#store.find(key);
+    return slot >= 0 ? slot : this.#register(kind, type, name, tags, key);
+  }
+
+  #handleSlot(kind: Kind, type: MetricType, name: string, tags: Tags): number {
+    const slot = this.#slot(kind, type, name, tags);
+    // A disabled emitter still hands out working handles; they write to a
+    // private slot that is never sent.
+    return slot >= 0 ? slot : this.#register(kind, type, name, tags ?? []);
+  }
+
+  // Validates a new key once (the same checks the serializer makes) and adds it.
+  #register(kind: Kind, type: MetricType, name: string, tags: readonly string[], key?: string): number {
+    if (typeof name !== 'string') throw reasonError('bad_name', String(name));
+    const allTags = this.#globalTags.length ? [...tags, ...this.#globalTags] : [...tags];
+    const fullName = this.#prefix + name;
+    formatLine({ name: fullName, type, value: type === 's' ? 'x' : 0, tags: allTags });
+    return this.#store.register(key ?? `${type}\x1f${name}`, kind, type, fullName, allTags);
+  }
+
+  #touch(slot: number): void {
+    this.#store.touch(slot);
+    this.#scheduleImmediate();
+  }
+
+  #scheduleImmediate(): void {
+    if (this.#flushInterval === 0 && this.#immediate === undefined && this.enabled && !this.#closed) {
+      this.#immediate = setImmediate(() => {
+        this.#immediate = undefined;
+        this.#flushNow();
+      });
+      this.#immediate.unref();
+    }
+  }
+
+  #flushNow(): void {
+    const transport = this.#transport;
+    if (transport === undefined || this.#store.pending === 0) return;
+    const batch = this.#batch;
+    batch.clear();
+    this.#store.drain(batch);
+    const lines = batch.count;
+    const r = batch.pack(this.#maxPacketBytes, transport.stream ? PACK_TRAILING_NEWLINE : 0);
+    batch.clear();
+    this.#stats.dropped += r.dropped;
+    if (r.status !== 0 || r.mismatch) {
+      // Every key was validated when registered, so this is a bug; count, never throw.
+      this.#stats.dropped += lines - r.dropped;
+      this.#networkError(new StatsdError('ERR_STATSD_NATIVE', `pack failed with status ${r.status}`));
+      return;
+    }
+    transport.send(splitPackets(r));
+  }
+
+  #networkError(error: Error): void {
+    this.#stats.errors++;
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+}
