@@ -10,6 +10,7 @@
         "native/histogram.cc",
         "native/number.cc",
         "native/serializer.cc",
+        "native/udp_receiver.cc",
         "native/unix_socket.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
@@ -18,7 +19,8 @@
       "cflags_cc!": ["-std=gnu++17", "-std=c++17", "-O2"],
       "cflags": ["-O3", "-fvisibility=hidden", "-Wall", "-Wextra"],
       "cflags_cc": ["-std=c++17", "-O3", "-fvisibility=hidden", "-fno-exceptions", "-Wall", "-Wextra"],
-      "defines": ["NAPI_VERSION=8"]
+      "defines": ["NAPI_VERSION=8"],
+      "libraries": ["-lpthread"]
     }
   ]
 }

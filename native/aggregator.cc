@@ -31,17 +31,37 @@ struct Aggregator::Entry {
 
 namespace {
 
+// Length of the UTF-8 whitespace character JavaScript's \s matches at `p`
+// (U+00A0, U+1680, U+2000-200A, U+2028, U+2029, U+202F, U+205F, U+3000,
+// U+FEFF), or 0.
+size_t UnicodeSpaceLength(const unsigned char* p, const unsigned char* end) {
+  const size_t left = static_cast<size_t>(end - p);
+  if (left >= 2 && p[0] == 0xC2 && p[1] == 0xA0) return 2;
+  if (left < 3) return 0;
+  const unsigned a = p[0], b = p[1], c = p[2];
+  if (a == 0xE1 && b == 0x9A && c == 0x80) return 3;
+  if (a == 0xE2 && b == 0x80 && (c <= 0x8A || c == 0xA8 || c == 0xA9 || c == 0xAF)) return 3;
+  if (a == 0xE2 && b == 0x81 && c == 0x9F) return 3;
+  if (a == 0xE3 && b == 0x80 && c == 0x80) return 3;
+  if (a == 0xEF && b == 0xBB && c == 0xBF) return 3;
+  return 0;
+}
+
 // etsy's sanitizeKeyName: whitespace runs → '_', '/' → '-', then only
 // [a-zA-Z_-0-9.;=] is kept. Applied in place from `start`.
 void SanitizeEtsy(std::string* key, size_t start) {
   size_t w = start;
   bool in_space = false;
-  for (size_t r = start; r < key->size(); ++r) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(key->data());
+  const auto* end = bytes + key->size();
+  for (size_t r = start; r < key->size();) {
     const char c = (*key)[r];
-    const bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+    size_t space = (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') ? 1 : 0;
+    if (space == 0 && (static_cast<unsigned char>(c) & 0x80)) space = UnicodeSpaceLength(bytes + r, end);
     if (space) {
       if (!in_space) (*key)[w++] = '_';
       in_space = true;
+      r += space;
       continue;
     }
     in_space = false;
@@ -51,6 +71,7 @@ void SanitizeEtsy(std::string* key, size_t start) {
                c == '_' || c == '-' || c == '.' || c == ';' || c == '=') {
       (*key)[w++] = c;
     }
+    ++r;
   }
   key->resize(w);
 }

@@ -7,6 +7,7 @@
 #include "codec.h"
 #include "records.h"
 #include "serializer.h"
+#include "udp_receiver.h"
 #include "unix_socket.h"
 
 namespace {
@@ -199,13 +200,15 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
       ThrowTypeError(info.Env(), "NativeAggregator(options, results)");
       return;
     }
-    aggregator_ = std::make_unique<statsd::Aggregator>(ReadAggregatorOptions(info[0].As<Napi::Object>()));
+    shared_ = std::make_shared<statsd::SharedAggregator>(ReadAggregatorOptions(info[0].As<Napi::Object>()));
     if (info.Env().IsExceptionPending()) return;
     results_ref_ = Napi::Persistent(info[1].As<Napi::Float64Array>());
     results_ = results_ref_.Value().Data();
     plaintext_ = std::make_unique<statsd::GraphiteWriter>(statsd::GraphiteFormat::kPlaintext);
     pickle_ = std::make_unique<statsd::GraphiteWriter>(statsd::GraphiteFormat::kPickle);
   }
+
+  std::shared_ptr<statsd::SharedAggregator> shared() const { return shared_; }
 
  private:
   // ingest(input: Uint8Array): void — lines and errors into results[0..1].
@@ -215,8 +218,9 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
       return info.Env().Undefined();
     }
     auto input = info[0].As<Napi::Uint8Array>();
+    std::lock_guard<std::mutex> lock(shared_->mutex);
     statsd::IngestResult r =
-        aggregator_->Ingest(reinterpret_cast<const char*>(input.Data()), input.ByteLength());
+        shared_->aggregator.Ingest(reinterpret_cast<const char*>(input.Data()), input.ByteLength());
     results_[0] = r.lines;
     results_[1] = r.errors;
     return info.Env().Undefined();
@@ -227,7 +231,10 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
   Napi::Value Flush(const Napi::CallbackInfo& info) {
     const auto timestamp = static_cast<int64_t>(info[0].As<Napi::Number>().DoubleValue());
     statsd::GraphiteWriter* writer = info[1].ToBoolean().Value() ? pickle_.get() : plaintext_.get();
-    aggregator_->Flush(timestamp, writer);
+    {
+      std::lock_guard<std::mutex> lock(shared_->mutex);
+      shared_->aggregator.Flush(timestamp, writer);
+    }
     results_[2] = static_cast<double>(writer->metrics());
     const std::string& bytes = writer->bytes();
     return Napi::Buffer<char>::Copy(info.Env(), bytes.data(), bytes.size());
@@ -236,7 +243,8 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
   // stats(out: Float64Array): void — see src/aggregator.ts STATS_FIELDS.
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     double* out = info[0].As<Napi::Float64Array>().Data();
-    const statsd::AggregatorStats& s = aggregator_->stats();
+    std::lock_guard<std::mutex> lock(shared_->mutex);
+    const statsd::AggregatorStats& s = shared_->aggregator.stats();
     size_t i = 0;
     out[i++] = static_cast<double>(s.packets);
     out[i++] = static_cast<double>(s.lines);
@@ -245,18 +253,21 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
     out[i++] = static_cast<double>(s.keys_dropped);
     out[i++] = static_cast<double>(s.keys_expired);
     out[i++] = static_cast<double>(s.flushes);
-    out[i++] = static_cast<double>(aggregator_->keys());
+    out[i++] = static_cast<double>(shared_->aggregator.keys());
     for (int r = 0; r < statsd::kParseStatusCount; ++r) out[i++] = static_cast<double>(s.by_reason[r]);
     return info.Env().Undefined();
   }
 
   Napi::Value Snapshot(const Napi::CallbackInfo& info) {
     std::string json;
-    aggregator_->Snapshot(&json);
+    {
+      std::lock_guard<std::mutex> lock(shared_->mutex);
+      shared_->aggregator.Snapshot(&json);
+    }
     return Napi::String::New(info.Env(), json);
   }
 
-  std::unique_ptr<statsd::Aggregator> aggregator_;
+  std::shared_ptr<statsd::SharedAggregator> shared_;
   std::unique_ptr<statsd::GraphiteWriter> plaintext_;
   std::unique_ptr<statsd::GraphiteWriter> pickle_;
   Napi::Reference<Napi::Float64Array> results_ref_;
@@ -306,7 +317,83 @@ class JsUnixDatagram : public Napi::ObjectWrap<JsUnixDatagram> {
   char buffer_[65536];
 };
 
+// Native UDP (or unix datagram) input feeding a JsAggregator from its own threads.
+class JsReceiver : public Napi::ObjectWrap<JsReceiver> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Receiver",
+                       {InstanceMethod<&JsReceiver::Start>("start"),
+                        InstanceMethod<&JsReceiver::Stop>("stop"),
+                        InstanceMethod<&JsReceiver::Stats>("stats")});
+  }
+
+  // new Receiver(aggregator: NativeAggregator, options: { address, port, unix,
+  //              workers, batch, receiveBuffer })
+  explicit JsReceiver(const Napi::CallbackInfo& info) : Napi::ObjectWrap<JsReceiver>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 2 || !info[0].IsObject() || !info[1].IsObject()) {
+      ThrowTypeError(env, "Receiver(aggregator, options)");
+      return;
+    }
+    JsAggregator* aggregator = Napi::ObjectWrap<JsAggregator>::Unwrap(info[0].As<Napi::Object>());
+    if (env.IsExceptionPending()) return;
+    const Napi::Object o = info[1].As<Napi::Object>();
+    statsd::ReceiverOptions options;
+    options.address = StringField(o, "address");
+    options.port = static_cast<uint16_t>(NumberField(o, "port"));
+    options.unix_socket = BoolField(o, "unix");
+    options.workers = static_cast<uint32_t>(NumberField(o, "workers"));
+    options.batch = static_cast<uint32_t>(NumberField(o, "batch"));
+    options.receive_buffer = static_cast<int>(NumberField(o, "receiveBuffer"));
+    receiver_ = std::make_unique<statsd::UdpReceiver>(aggregator->shared(), options);
+  }
+
+ private:
+  // start(): number — 0 or an errno.
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), receiver_->Start());
+  }
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    receiver_->Stop();
+    return info.Env().Undefined();
+  }
+  // stats(out: Float64Array): void — port, receive buffer, datagrams, bytes,
+  // kernel drops, receive errors, truncated.
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    double* out = info[0].As<Napi::Float64Array>().Data();
+    const statsd::ReceiverStats& s = receiver_->stats();
+    out[0] = receiver_->bound_port();
+    out[1] = receiver_->receive_buffer();
+    out[2] = static_cast<double>(s.datagrams.load());
+    out[3] = static_cast<double>(s.bytes.load());
+    out[4] = static_cast<double>(s.kernel_drops.load());
+    out[5] = static_cast<double>(s.receive_errors.load());
+    out[6] = static_cast<double>(s.truncated.load());
+    return info.Env().Undefined();
+  }
+
+  std::unique_ptr<statsd::UdpReceiver> receiver_;
+};
+
+// toPickle(plaintext: Uint8Array): Buffer — carbon plaintext lines as pickle
+// messages (native/graphite.h); lines of another shape are skipped.
+Napi::Value JsToPickle(const Napi::CallbackInfo& info) {
+  if (info.Length() != 1 || !info[0].IsTypedArray()) {
+    ThrowTypeError(info.Env(), "toPickle(plaintext: Uint8Array)");
+    return info.Env().Undefined();
+  }
+  auto input = info[0].As<Napi::Uint8Array>();
+  statsd::GraphiteWriter writer(statsd::GraphiteFormat::kPickle);
+  writer.Begin(0);
+  statsd::ConvertPlaintext(
+      std::string_view(reinterpret_cast<const char*>(input.Data()), input.ByteLength()), &writer);
+  writer.Finish();
+  return Napi::Buffer<char>::Copy(info.Env(), writer.bytes().data(), writer.bytes().size());
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("toPickle", Napi::Function::New(env, JsToPickle, "toPickle"));
+  exports.Set("Receiver", JsReceiver::Define(env));
   exports.Set("UnixDatagram", JsUnixDatagram::Define(env));
   exports.Set("Aggregator", JsAggregator::Define(env));
   exports.Set("parse", Napi::Function::New(env, JsParse, "parse"));

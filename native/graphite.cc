@@ -19,9 +19,37 @@ void AppendU32LE(uint32_t v, std::string* out) {
 void GraphiteWriter::Begin(int64_t timestamp) {
   out_.clear();
   metrics_ = 0;
+  message_start_ = std::string::npos;
+  SetTimestamp(timestamp);
+}
+
+void GraphiteWriter::SetTimestamp(int64_t timestamp) {
   timestamp_ = timestamp;
   timestamp_length_ = FormatNumber(static_cast<double>(timestamp), timestamp_text_);
-  message_start_ = std::string::npos;
+}
+
+size_t ConvertPlaintext(std::string_view text, GraphiteWriter* out) {
+  size_t skipped = 0;
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    if (line.empty()) continue;
+    // line: name ' ' value ' ' timestamp      stats.api.hits 42 1700000000
+    const size_t first = line.find(' ');
+    const size_t second = first == std::string_view::npos ? first : line.find(' ', first + 1);
+    double value, timestamp;
+    bool sign;
+    if (second == std::string_view::npos ||
+        !ParseDecimal(line.data() + first + 1, line.data() + second, &value, &sign) ||
+        !ParseDecimal(line.data() + second + 1, line.data() + line.size(), &timestamp, &sign)) {
+      ++skipped;
+      continue;
+    }
+    out->SetTimestamp(static_cast<int64_t>(timestamp));
+    out->Add(line.substr(0, first), value);
+  }
+  return skipped;
 }
 
 void GraphiteWriter::Add(std::string_view name, double value) {

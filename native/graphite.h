@@ -20,6 +20,8 @@ class GraphiteWriter {
 
   // Starts a flush stamped `timestamp` (unix seconds); clears the buffer.
   void Begin(int64_t timestamp);
+  // Changes the timestamp of the datapoints added next (keeps the buffer).
+  void SetTimestamp(int64_t timestamp);
   // Adds one datapoint. `name` is copied; values print shortest round-trip.
   void Add(std::string_view name, double value);
   // Closes the last pickle message. Call once after the last Add.
@@ -40,6 +42,10 @@ class GraphiteWriter {
   size_t metrics_ = 0;
   size_t message_start_ = std::string::npos;  // open pickle message, if any
 };
+
+// Re-encodes plaintext lines ("name value timestamp\n") with `out`; returns the
+// number of lines that were not of that shape (skipped).
+size_t ConvertPlaintext(std::string_view text, GraphiteWriter* out);
 
 }  // namespace statsd
 

@@ -124,6 +124,12 @@ size_t FormatNumber(double value, char* out) {
     out[0] = '0';
     return 1;
   }
+  if (!std::isfinite(value)) {  // as JavaScript (and so etsy statsd) prints them
+    const char* text = std::isnan(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
+    const size_t n = std::strlen(text);
+    std::memcpy(out, text, n);
+    return n;
+  }
   // Shortest round-trip digits come from the scientific form, "d.ddde±x".
   char sci[kMaxNumberChars];
   auto result = std::to_chars(sci, sci + kMaxNumberChars, value, std::chars_format::scientific);

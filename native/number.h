@@ -25,7 +25,9 @@ const char* ScanDecimal(const char* begin, const char* end, double* value, bool*
 // Writes the shortest text that reads back to `value` into `out` (which must hold
 // kMaxNumberChars) and returns its length. The notation matches JavaScript's
 // Number#toString: fixed for 1e-6 <= |v| < 1e21, else scientific like "1e-7" or
-// "1.5e+21". Negative zero prints as "0". `value` must be finite.
+// "1.5e+21". Negative zero prints as "0"; non-finite values print as
+// "Infinity", "-Infinity" and "NaN" (statsd lines never carry them: the
+// serializer refuses them; Graphite output may, as etsy statsd's does).
 size_t FormatNumber(double value, char* out);
 
 }  // namespace statsd

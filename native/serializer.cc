@@ -1,6 +1,7 @@
 // statsd line formatting with validation, and line-boundary packet packing.
 #include "serializer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -127,7 +128,8 @@ ParseStatus FormatLine(const FormatInput& metric, bool sanitize, std::string* ou
 bool Packer::Add(std::string_view unit) {
   const size_t tail = trailing_newline_ ? 1 : 0;
   if (unit.size() + tail > max_) {
-    ++dropped_;
+    // Count lines, not units: a negative gauge is two lines.
+    dropped_ += 1 + static_cast<size_t>(std::count(unit.begin(), unit.end(), '\n'));
     return false;
   }
   const size_t current = bytes_.size() - packet_start_;

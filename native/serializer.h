@@ -53,7 +53,7 @@ class Packer {
 
   const std::string& bytes() const { return bytes_; }          // all packets, back to back
   const std::vector<uint32_t>& ends() const { return ends_; }  // end offset of each packet
-  size_t dropped() const { return dropped_; }
+  size_t dropped() const { return dropped_; }  // lines in units that could not fit
 
  private:
   size_t max_;

@@ -88,6 +88,15 @@ const NativeAggregatorCtor = (native as unknown as { Aggregator: NativeAggregato
 
 const STATS_FIELDS = 8 + PARSE_REASONS.length;
 
+// The native object behind each Aggregator, for the native UDP receiver
+// (src/server.ts); not part of the public API.
+const natives = new WeakMap<Aggregator, NativeAggregator>();
+
+/** @internal */
+export function nativeAggregatorOf(aggregator: Aggregator): object {
+  return natives.get(aggregator)!;
+}
+
 function stringOption(name: string, value: unknown, fallback: string): string {
   if (value === undefined) return fallback;
   if (typeof value !== 'string') throw invalidOption(name, 'a string', value);
@@ -176,6 +185,7 @@ export class Aggregator {
     const resolved = toNativeOptions(options);
     this.convention = (resolved as { convention: number }).convention === 0 ? 'brubeck' : 'etsy';
     this.#native = new NativeAggregatorCtor(resolved, this.#results);
+    natives.set(this, this.#native);
   }
 
   /** Parses and aggregates one datagram or chunk of whole lines. */

@@ -67,13 +67,16 @@ function checkRate(rate: number): void {
 
 /** A counter whose add() is a typed-array write. */
 export class CounterHandle {
+  readonly name: string;
   readonly #store: MetricStore;
   readonly #slot: number;
-  constructor(store: MetricStore, slot: number) {
+  constructor(store: MetricStore, slot: number, name: string) {
     this.#store = store;
     this.#slot = slot;
+    this.name = name;
   }
   add(by = 1): void {
+    if (!Number.isFinite(by)) checkValue(this.name, by);
     const s = this.#store;
     s.values[this.#slot] = s.values[this.#slot]! + by;
     if (s.dirty[this.#slot] === 0) s.touch(this.#slot);
@@ -82,19 +85,23 @@ export class CounterHandle {
 
 /** A gauge whose set()/add() are typed-array writes. */
 export class GaugeHandle {
+  readonly name: string;
   readonly #store: MetricStore;
   readonly #slot: number;
-  constructor(store: MetricStore, slot: number) {
+  constructor(store: MetricStore, slot: number, name: string) {
     this.#store = store;
     this.#slot = slot;
+    this.name = name;
   }
   set(value: number): void {
+    if (!Number.isFinite(value)) checkValue(this.name, value);
     const s = this.#store;
     s.values[this.#slot] = value;
     s.gaugeMode[this.#slot] = GAUGE_ABSOLUTE;
     if (s.dirty[this.#slot] === 0) s.touch(this.#slot);
   }
   add(delta: number): void {
+    if (!Number.isFinite(delta)) checkValue(this.name, delta);
     const s = this.#store;
     s.values[this.#slot] = s.values[this.#slot]! + delta;
     if (s.gaugeMode[this.#slot] !== GAUGE_ABSOLUTE) s.gaugeMode[this.#slot] = GAUGE_RELATIVE;
@@ -104,13 +111,16 @@ export class GaugeHandle {
 
 /** Records timings of one key: record(ms), time(fn), start() → stop(). */
 export class TimerHandle {
+  readonly name: string;
   readonly #store: MetricStore;
   readonly #slot: number;
-  constructor(store: MetricStore, slot: number) {
+  constructor(store: MetricStore, slot: number, name: string) {
     this.#store = store;
     this.#slot = slot;
+    this.name = name;
   }
   record(ms: number): void {
+    if (!Number.isFinite(ms)) checkValue(this.name, ms);
     this.#store.addTiming(this.#slot, ms, 1);
   }
   /** Starts a stopwatch; calling the result records the elapsed ms and returns it. */
@@ -183,7 +193,11 @@ export class Emitter extends EventEmitter {
     this.#store = new MetricStore({
       etsy: convention === 'etsy',
       maxSamplesPerKey: integerOption('maxSamplesPerKey', options.maxSamplesPerKey, 1000, 1, 1 << 24),
+      onFirstChange: () => this.#scheduleImmediate(),
     });
+    // Names and tags are checked once here and once per new key, never per call.
+    if (this.#prefix !== '') this.#check(`${this.#prefix}x`, 'prefix');
+    if (this.#globalTags.length) this.#check('x', 'globalTags', this.#globalTags);
     const maxQueueBytes = integerOption('maxQueueBytes', options.maxQueueBytes, 4 << 20, 0, 2 ** 31 - 1);
     if (endpoint !== undefined) {
       this.#transport = createTransport(
@@ -219,7 +233,6 @@ export class Emitter extends EventEmitter {
       by /= sampleRate;
     }
     const slot = this.#slot(Kind.Counter, 'c', name, tags);
-    if (slot < 0) return;
     const s = this.#store;
     s.values[slot] = s.values[slot]! + by;
     if (s.dirty[slot] === 0) this.#touch(slot);
@@ -234,7 +247,6 @@ export class Emitter extends EventEmitter {
   count(name: string, total: number, tags?: Tags): void {
     checkValue(name, total);
     const slot = this.#slot(Kind.Monotonic, 'C', name, tags);
-    if (slot < 0) return;
     this.#store.values[slot] = total;
     this.#touch(slot);
   }
@@ -243,7 +255,6 @@ export class Emitter extends EventEmitter {
   gauge(name: string, value: number, tags?: Tags): void {
     checkValue(name, value);
     const slot = this.#slot(Kind.Gauge, 'g', name, tags);
-    if (slot < 0) return;
     const s = this.#store;
     s.values[slot] = value;
     s.gaugeMode[slot] = GAUGE_ABSOLUTE;
@@ -254,7 +265,6 @@ export class Emitter extends EventEmitter {
   gaugeAdd(name: string, delta: number, tags?: Tags): void {
     checkValue(name, delta);
     const slot = this.#slot(Kind.Gauge, 'g', name, tags);
-    if (slot < 0) return;
     const s = this.#store;
     s.values[slot] = s.values[slot]! + delta;
     if (s.gaugeMode[slot] !== GAUGE_ABSOLUTE) s.gaugeMode[slot] = GAUGE_RELATIVE;
@@ -280,23 +290,22 @@ export class Emitter extends EventEmitter {
       throw reasonError('bad_value', `${JSON.stringify(name)}: set member ${JSON.stringify(member)}`);
     }
     const slot = this.#slot(Kind.Set, 's', name, tags);
-    if (slot >= 0) this.#store.addMember(slot, text);
-    this.#scheduleImmediate();
+    this.#store.addMember(slot, text);
   }
 
   // --- handles -----------------------------------------------------------
 
   /** A counter handle for hot loops: `add()` is a typed-array write. */
   counter(name: string, tags?: Tags): CounterHandle {
-    return new CounterHandle(this.#store, this.#handleSlot(Kind.Counter, 'c', name, tags));
+    return new CounterHandle(this.#store, this.#slot(Kind.Counter, 'c', name, tags), name);
   }
 
   gaugeHandle(name: string, tags?: Tags): GaugeHandle {
-    return new GaugeHandle(this.#store, this.#handleSlot(Kind.Gauge, 'g', name, tags));
+    return new GaugeHandle(this.#store, this.#slot(Kind.Gauge, 'g', name, tags), name);
   }
 
   timer(name: string, tags?: Tags): TimerHandle {
-    return new TimerHandle(this.#store, this.#handleSlot(Kind.Timing, 'ms', name, tags));
+    return new TimerHandle(this.#store, this.#slot(Kind.Timing, 'ms', name, tags), name);
   }
 
   // --- delivery ----------------------------------------------------------
@@ -333,18 +342,15 @@ export class Emitter extends EventEmitter {
       checkRate(sampleRate);
       if (Math.random() >= sampleRate) return;
     }
-    const slot = this.#slot(kind, type, name, tags);
-    if (slot < 0) return;
-    this.#store.addTiming(slot, value, sampleRate);
-    this.#scheduleImmediate();
+    this.#store.addTiming(this.#slot(kind, type, name, tags), value, sampleRate);
   }
 
-  /** The slot for a call, or -1 when disabled or closed. */
+  /**
+   * The slot of a key, registered (and checked) on first use. A disabled
+   * emitter keeps slots too, so it checks names exactly as an enabled one;
+   * they are just never sent.
+   */
   #slot(kind: Kind, type: MetricType, name: string, tags: Tags): number {
-    if (!this.enabled || this.#closed) {
-      if (typeof name !== 'string') throw reasonError('bad_name', String(name));
-      return -1;
-    }
     if (tags === undefined || tags.length === 0) {
       // one map per kind, and per type for timings (ms, h and d are separate keys)
       const plain = this.#plain[type === 'h' ? 5 : type === 'd' ? 6 : kind]!;
@@ -359,11 +365,12 @@ export class Emitter extends EventEmitter {
     return slot >= 0 ? slot : this.#register(kind, type, name, tags, key);
   }
 
-  #handleSlot(kind: Kind, type: MetricType, name: string, tags: Tags): number {
-    const slot = this.#slot(kind, type, name, tags);
-    // A disabled emitter still hands out working handles; they write to a
-    // private slot that is never sent.
-    return slot >= 0 ? slot : this.#register(kind, type, name, tags ?? []);
+  #check(name: string, what: string, tags: readonly string[] = []): void {
+    try {
+      formatLine({ name, type: 'c', value: 0, tags });
+    } catch (error) {
+      throw invalidOption(what, 'text that is valid in a statsd line', (error as Error).message);
+    }
   }
 
   // Validates a new key once (the same checks the serializer makes) and adds it.
@@ -377,25 +384,25 @@ export class Emitter extends EventEmitter {
 
   #touch(slot: number): void {
     this.#store.touch(slot);
-    this.#scheduleImmediate();
   }
 
   #scheduleImmediate(): void {
     if (this.#flushInterval === 0 && this.#immediate === undefined && this.enabled && !this.#closed) {
+      // Ref'd on purpose: a script that records a metric and ends still sends
+      // it (fripp sends at the call in this mode); the socket stays unref'd.
       this.#immediate = setImmediate(() => {
         this.#immediate = undefined;
         this.#flushNow();
       });
-      this.#immediate.unref();
     }
   }
 
   #flushNow(): void {
     const transport = this.#transport;
-    if (transport === undefined || this.#store.pending === 0) return;
+    if (transport === undefined || this.#closed || this.#store.pending === 0) return;
     const batch = this.#batch;
     batch.clear();
-    this.#store.drain(batch);
+    this.#stats.dropped += this.#store.drain(batch);
     const lines = batch.count;
     const r = batch.pack(this.#maxPacketBytes, transport.stream ? PACK_TRAILING_NEWLINE : 0);
     batch.clear();

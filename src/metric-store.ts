@@ -47,6 +47,8 @@ export interface StoreOptions {
   /** `etsy`: monotonic totals are sent as `c` deltas; `brubeck`: as `C` totals. */
   etsy: boolean;
   maxSamplesPerKey: number;
+  /** Called when the first slot of an interval changes (schedules a flush). */
+  onFirstChange: () => void;
 }
 
 export class MetricStore {
@@ -99,6 +101,7 @@ export class MetricStore {
     if (this.dirty[slot] === 0) {
       this.dirty[slot] = 1;
       this.#dirtyList[this.#dirtyCount++] = slot;
+      if (this.#dirtyCount === 1) this.#options.onFirstChange();
     }
   }
 
@@ -116,14 +119,25 @@ export class MetricStore {
     return this.#dirtyCount;
   }
 
-  /** Moves every changed slot's lines into `batch` and starts a new interval. */
-  drain(batch: LineBatch): void {
+  /**
+   * Moves every changed slot's lines into `batch` and starts a new interval.
+   * Returns the lines left out because a sum overflowed to ±Infinity.
+   */
+  drain(batch: LineBatch): number {
+    let overflowed = 0;
     const list = this.#dirtyList;
     for (let i = 0; i < this.#dirtyCount; i++) {
       const slot = list[i]!;
       this.dirty[slot] = 0;
       const segment = this.#names[slot]! + this.#tags[slot]!;
       const flags = this.#flags[slot]!;
+      if (!Number.isFinite(this.values[slot]!)) {
+        // Finite inputs can still sum past 1.8e308; such a line cannot be sent.
+        overflowed++;
+        this.values[slot] = 0;
+        this.gaugeMode[slot] = GAUGE_UNCHANGED;
+        continue;
+      }
       switch (this.#kinds[slot]) {
         case Kind.Counter:
           batch.push(segment, this.values[slot]!, 1, 0, flags);
@@ -170,6 +184,7 @@ export class MetricStore {
       }
     }
     this.#dirtyCount = 0;
+    return overflowed;
   }
 
   #grow(): void {

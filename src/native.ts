@@ -21,7 +21,28 @@ export interface NativeUnixDatagram {
   close(): void;
 }
 
+/** Native UDP / unix datagram input threads feeding an aggregator. */
+export interface NativeReceiver {
+  /** 0 or an errno (EADDRINUSE …). */
+  start(): number;
+  stop(): void;
+  /** port, receive buffer, datagrams, bytes, kernel drops, receive errors, truncated */
+  stats(out: Float64Array): void;
+}
+
+export interface ReceiverOptions {
+  address: string;
+  port: number;
+  unix: boolean;
+  workers: number;
+  batch: number;
+  receiveBuffer: number;
+}
+
 export interface NativeBinding {
+  Receiver: new (aggregator: object, options: ReceiverOptions) => NativeReceiver;
+  /** Carbon plaintext lines re-encoded as pickle messages. */
+  toPickle(plaintext: Uint8Array): Buffer;
   UnixDatagram: new () => NativeUnixDatagram;
   parse(
     input: Uint8Array,

@@ -55,79 +55,97 @@ class Idle {
   }
 }
 
+/**
+ * UDP over a connected socket, so the kernel reports a receiver that is not
+ * there (ECONNREFUSED on a later send) instead of dropping silently. Names are
+ * resolved once and again after an error; IP literals are never looked up.
+ */
 class UdpTransport implements Transport {
   readonly stream = false;
   readonly #endpoint: Endpoint;
   readonly #events: TransportEvents;
   #socket: dgram.Socket | undefined;
-  #address: string | undefined;
-  #resolving = false;
-  #lastResolve = 0;
+  #ready = false;
+  #connecting = false;
+  #lastAttempt = 0;
   #waiting: Buffer[] = [];
   #inFlight = 0;
+  #closed = false;
   readonly #idle = new Idle();
 
   constructor(endpoint: Endpoint, events: TransportEvents) {
     this.#endpoint = endpoint;
     this.#events = events;
-    if (net.isIP(endpoint.host)) this.#address = endpoint.host;
   }
 
   send(packets: readonly Buffer[]): void {
-    if (this.#address === undefined) {
-      // Hold packets while the name resolves (bounded: a lookup is quick).
-      for (const p of packets) this.#waiting.push(p);
-      if (this.#waiting.length > 4096) this.#events.dropped(this.#waiting.splice(0, this.#waiting.length - 4096));
-      this.#resolve();
+    if (this.#closed) {
+      this.#events.dropped(packets);
       return;
     }
-    for (const p of packets) this.#sendOne(p);
+    if (this.#ready) {
+      for (const p of packets) this.#sendOne(p);
+      return;
+    }
+    // Hold packets while the socket connects (bounded: that takes a lookup at most).
+    for (const p of packets) this.#waiting.push(p);
+    if (this.#waiting.length > 4096) this.#events.dropped(this.#waiting.splice(0, this.#waiting.length - 4096));
+    this.#connect();
   }
 
-  #resolve(): void {
+  #connect(): void {
+    if (this.#connecting) return;
     const now = Date.now();
-    if (this.#resolving) return;
-    if (now - this.#lastResolve < 1000 && this.#lastResolve !== 0) {
+    if (now - this.#lastAttempt < 1000) {
+      // Failed less than a second ago: do not hammer DNS; drop what waits.
       this.#events.dropped(this.#waiting.splice(0));
       this.#idle.wake();
       return;
     }
-    this.#resolving = true;
-    this.#lastResolve = now;
-    dns.lookup(this.#endpoint.host, (error, address) => {
-      this.#resolving = false;
-      const waiting = this.#waiting.splice(0);
-      if (error) {
-        this.#events.error(error);
-        this.#events.dropped(waiting);
-      } else {
-        this.#address = address;
-        for (const p of waiting) this.#sendOne(p);
+    this.#connecting = true;
+    this.#lastAttempt = now;
+    const host = this.#endpoint.host;
+    const lookup = (done: (error: Error | null, address: string) => void) =>
+      net.isIP(host) ? done(null, host) : dns.lookup(host, (error, address) => done(error, address));
+    lookup((error, address) => {
+      if (error || this.#closed) {
+        this.#connecting = false;
+        if (error) this.#events.error(error);
+        this.#events.dropped(this.#waiting.splice(0));
+        this.#idle.wake();
+        return;
       }
-      this.#idle.wake();
+      const socket = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
+      socket.on('error', (e) => this.#events.error(e));
+      socket.unref();
+      socket.connect(this.#endpoint.port, address, () => {
+        this.#connecting = false;
+        if (this.#closed) {
+          socket.close();
+          return;
+        }
+        this.#socket = socket;
+        this.#ready = true;
+        this.#lastAttempt = 0;
+        for (const p of this.#waiting.splice(0)) this.#sendOne(p);
+        this.#idle.wake();
+      });
     });
   }
 
-  #socketFor(address: string): dgram.Socket {
-    if (this.#socket === undefined) {
-      const socket = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
-      socket.on('error', (error) => this.#events.error(error));
-      socket.unref();
-      this.#socket = socket;
-    }
-    return this.#socket;
-  }
-
   #sendOne(packet: Buffer): void {
-    const address = this.#address!;
+    const socket = this.#socket!;
     this.#inFlight++;
-    this.#socketFor(address).send(packet, this.#endpoint.port, address, (error) => {
+    socket.send(packet, (error) => {
       this.#inFlight--;
       if (error) {
         this.#events.error(error);
         this.#events.dropped([packet]);
-        // A name may point elsewhere now: look it up again before the next send.
-        if (!net.isIP(this.#endpoint.host)) this.#address = undefined;
+        // ECONNREFUSED: nobody listens (yet). Other errors: the address may be
+        // stale. Either way, reconnect (and look the name up) on a later send.
+        if (!net.isIP(this.#endpoint.host) || (error as NodeJS.ErrnoException).code !== 'ECONNREFUSED') {
+          this.#reset(socket);
+        }
       } else {
         this.#events.sent(packet);
       }
@@ -135,14 +153,23 @@ class UdpTransport implements Transport {
     });
   }
 
+  #reset(socket: dgram.Socket): void {
+    if (this.#socket !== socket) return;
+    this.#socket = undefined;
+    this.#ready = false;
+    socket.close();
+  }
+
   flush(): Promise<void> {
-    return this.#idle.wait(this.#inFlight === 0 && this.#waiting.length === 0);
+    return this.#idle.wait(this.#inFlight === 0 && this.#waiting.length === 0 && !this.#connecting);
   }
 
   async close(): Promise<void> {
     await this.flush();
+    this.#closed = true;
     const socket = this.#socket;
     this.#socket = undefined;
+    this.#ready = false;
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
 }

@@ -59,7 +59,8 @@ describe('pack', () => {
 
       const units = metrics.map((m) => formatLine(m));
       const fits = units.map((u) => Buffer.byteLength(u) + tail <= maxPacketBytes);
-      const wantDropped = fits.filter((f) => !f).length;
+      // dropped counts lines: a negative gauge that cannot fit is two
+      const wantDropped = units.reduce((n, u, i) => (fits[i] ? n : n + u.split('\n').length), 0);
 
       const packets = pack(metrics, { maxPacketBytes, trailingNewline, oversize: 'drop' });
       expect(packets.dropped, label).toBe(wantDropped);
@@ -151,7 +152,7 @@ describe('pack', () => {
     const g: MetricInput = { name: 'g', type: 'g', value: -5 }; // "g:0|g\ng:-5|g" = 12 bytes
     expect(pack([g], { maxPacketBytes: 12 }).map(String)).toEqual(['g:0|g\ng:-5|g']);
     const cut = pack([g], { maxPacketBytes: 11, oversize: 'drop' });
-    expect([cut.length, cut.dropped]).toEqual([0, 1]);
+    expect([cut.length, cut.dropped]).toEqual([0, 2]); // two lines, dropped together
   });
 
   test('multi-byte names count in bytes', () => {

@@ -1,0 +1,167 @@
+// recvmmsg loops feeding a shared Aggregator.
+#include "udp_receiver.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace statsd {
+namespace {
+
+constexpr size_t kDatagramBytes = 65536;
+
+}  // namespace
+
+UdpReceiver::UdpReceiver(std::shared_ptr<SharedAggregator> shared, ReceiverOptions options)
+    : shared_(std::move(shared)), options_(std::move(options)) {}
+
+UdpReceiver::~UdpReceiver() { Stop(); }
+
+int UdpReceiver::OpenSocket(bool reuse_port, int* out_fd) {
+  sockaddr_storage storage;
+  std::memset(&storage, 0, sizeof(storage));
+  socklen_t length = 0;
+  int family = AF_INET;
+  if (options_.unix_socket) {
+    auto* un = reinterpret_cast<sockaddr_un*>(&storage);
+    if (options_.address.size() >= sizeof(un->sun_path)) return ENAMETOOLONG;
+    un->sun_family = family = AF_UNIX;
+    std::memcpy(un->sun_path, options_.address.data(), options_.address.size());
+    length = sizeof(sockaddr_un);
+  } else {
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+    if (inet_pton(AF_INET, options_.address.c_str(), &v4->sin_addr) == 1) {
+      v4->sin_family = AF_INET;
+      v4->sin_port = htons(bound_port_ ? bound_port_ : options_.port);
+      length = sizeof(sockaddr_in);
+    } else if (inet_pton(AF_INET6, options_.address.c_str(), &v6->sin6_addr) == 1) {
+      v6->sin6_family = family = AF_INET6;
+      v6->sin6_port = htons(bound_port_ ? bound_port_ : options_.port);
+      length = sizeof(sockaddr_in6);
+    } else {
+      return EINVAL;
+    }
+  }
+  const int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  const int one = 1;
+  if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  // Ask for a large buffer; as root SO_RCVBUFFORCE may exceed rmem_max.
+  const int wanted = options_.receive_buffer;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &wanted, sizeof(wanted)) != 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &wanted, sizeof(wanted));
+  }
+  int granted = 0;
+  socklen_t granted_length = sizeof(granted);
+  getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &granted_length);
+  actual_receive_buffer_ = granted;
+  setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+  if (options_.unix_socket) unlink(options_.address.c_str());
+  if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
+    const int error = errno;
+    close(fd);
+    return error;
+  }
+  if (!options_.unix_socket && bound_port_ == 0) {
+    sockaddr_storage bound;
+    socklen_t bound_length = sizeof(bound);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_length);
+    bound_port_ = ntohs(bound.ss_family == AF_INET6
+                            ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  }
+  *out_fd = fd;
+  return 0;
+}
+
+int UdpReceiver::Start() {
+  if (!threads_.empty()) return 0;
+  stopping_ = false;
+  const uint32_t workers = options_.unix_socket ? 1 : (options_.workers ? options_.workers : 1);
+  for (uint32_t i = 0; i < workers; ++i) {
+    int fd = -1;
+    const int error = OpenSocket(workers > 1, &fd);
+    if (error != 0) {
+      for (int open_fd : fds_) close(open_fd);
+      fds_.clear();
+      return error;
+    }
+    fds_.push_back(fd);
+  }
+  for (int fd : fds_) threads_.emplace_back([this, fd] { Run(fd); });
+  return 0;
+}
+
+void UdpReceiver::Stop() {
+  if (threads_.empty()) return;
+  stopping_ = true;
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+  for (int fd : fds_) close(fd);
+  fds_.clear();
+  if (options_.unix_socket) unlink(options_.address.c_str());
+}
+
+void UdpReceiver::Run(int fd) {
+  const size_t batch = options_.batch ? options_.batch : 1;
+  std::vector<char> buffers(batch * kDatagramBytes);
+  std::vector<iovec> iovecs(batch);
+  std::vector<mmsghdr> messages(batch);
+  constexpr size_t kControlBytes = CMSG_SPACE(sizeof(uint32_t));
+  std::vector<char> controls(batch * kControlBytes);
+  uint32_t last_drop_count = 0;
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    // Wake every 100 ms to notice Stop().
+    pollfd p{fd, POLLIN, 0};
+    const int ready = poll(&p, 1, 100);
+    if (ready <= 0) continue;
+    for (size_t i = 0; i < batch; ++i) {
+      iovecs[i] = iovec{buffers.data() + i * kDatagramBytes, kDatagramBytes};
+      std::memset(&messages[i], 0, sizeof(mmsghdr));
+      messages[i].msg_hdr.msg_iov = &iovecs[i];
+      messages[i].msg_hdr.msg_iovlen = 1;
+      messages[i].msg_hdr.msg_control = controls.data() + i * kControlBytes;
+      messages[i].msg_hdr.msg_controllen = kControlBytes;
+    }
+    const int received = recvmmsg(fd, messages.data(), static_cast<unsigned>(batch), MSG_DONTWAIT, nullptr);
+    if (received < 0) {
+      if (errno != EAGAIN && errno != EINTR) stats_.receive_errors.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    uint64_t bytes = 0;
+    {
+      std::lock_guard<std::mutex> lock(shared_->mutex);
+      for (int i = 0; i < received; ++i) {
+        const size_t size = messages[i].msg_len;
+        if (messages[i].msg_hdr.msg_flags & MSG_TRUNC) stats_.truncated.fetch_add(1, std::memory_order_relaxed);
+        shared_->aggregator.Ingest(buffers.data() + i * kDatagramBytes, size);
+        bytes += size;
+      }
+    }
+    // SO_RXQ_OVFL: a running count of datagrams the kernel dropped on this socket.
+    for (int i = received - 1; i >= 0; --i) {
+      msghdr& h = messages[i].msg_hdr;
+      cmsghdr* c = CMSG_FIRSTHDR(&h);
+      if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+        uint32_t drops;
+        std::memcpy(&drops, CMSG_DATA(c), sizeof(drops));
+        if (drops != last_drop_count) {
+          stats_.kernel_drops.fetch_add(drops - last_drop_count, std::memory_order_relaxed);
+          last_drop_count = drops;
+        }
+        break;
+      }
+    }
+    stats_.datagrams.fetch_add(static_cast<uint64_t>(received), std::memory_order_relaxed);
+    stats_.bytes.fetch_add(bytes, std::memory_order_relaxed);
+  }
+}
+
+}  // namespace statsd

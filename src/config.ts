@@ -1,0 +1,169 @@
+// Daemon configuration: brubeck's JSON config and etsy statsd's config object,
+// both read into one DaemonConfig (DESIGN §7).
+import { readFileSync } from 'node:fs';
+import * as vm from 'node:vm';
+
+import type { AggregatorOptions } from './aggregator';
+import { StatsdError } from './errors';
+
+export interface DaemonConfig {
+  aggregator: AggregatorOptions;
+  udp?: { address: string; port: number; workers: number };
+  tcp?: { address: string; port: number };
+  unix?: string;
+  http?: { address: string; port: number };
+  graphite?: { host: string; port: number; format: 'plaintext' | 'pickle' };
+  stdout?: 'carbon' | 'json';
+  flushInterval: number;
+  alignFlush: boolean;
+}
+
+/** The embedded default: UDP 127.0.0.1:8125, brubeck convention, stdout, 10 s. */
+export function defaultConfig(): DaemonConfig {
+  return {
+    aggregator: {},
+    udp: { address: '127.0.0.1', port: 8125, workers: 1 },
+    flushInterval: 10000,
+    alignFlush: false,
+  };
+}
+
+function configError(file: string, message: string): StatsdError {
+  return new StatsdError('ERR_STATSD_INVALID_OPTION', `${file}: ${message}`);
+}
+
+type Obj = Record<string, unknown>;
+
+function isObject(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function num(file: string, o: Obj, key: string, fallback: number): number {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw configError(file, `Expected a number for ${key} but received ${JSON.stringify(v)}`);
+  return v;
+}
+
+function str(file: string, o: Obj, key: string, fallback: string): string {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string') throw configError(file, `Expected a string for ${key} but received ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** brubeck's config.json: samplers, backends (carbon), frequency, expire, server_name, http. */
+export function fromBrubeck(file: string, c: Obj): DaemonConfig {
+  const config = defaultConfig();
+  config.udp = undefined;
+  config.aggregator = { convention: 'brubeck', dialect: 'full' };
+  if (c.server_name !== undefined) config.aggregator.serverName = str(file, c, 'server_name', 'brubeck');
+  if (c.expire !== undefined) config.aggregator.expire = num(file, c, 'expire', 0);
+  const samplers = c.samplers ?? [];
+  const backends = c.backends ?? [];
+  if (!Array.isArray(samplers) || !Array.isArray(backends)) throw configError(file, 'samplers and backends must be lists');
+  for (const s of samplers) {
+    if (!isObject(s) || s.type !== 'statsd') {
+      throw configError(file, `unsupported sampler ${JSON.stringify(isObject(s) ? s.type : s)} (only "statsd")`);
+    }
+    if (config.udp) throw configError(file, 'only one statsd sampler is supported');
+    const workers = s.multisock === true ? num(file, s, 'workers', 4) : 1;
+    config.udp = { address: str(file, s, 'address', '127.0.0.1'), port: num(file, s, 'port', 8125), workers };
+  }
+  for (const b of backends) {
+    if (!isObject(b) || b.type !== 'carbon') {
+      throw configError(file, `unsupported backend ${JSON.stringify(isObject(b) ? b.type : b)} (only "carbon")`);
+    }
+    if (config.graphite) throw configError(file, 'only one carbon backend is supported');
+    config.graphite = {
+      host: str(file, b, 'address', '127.0.0.1'),
+      port: num(file, b, 'port', 2003),
+      format: b.pickle === true ? 'pickle' : 'plaintext',
+    };
+    config.flushInterval = num(file, b, 'frequency', 10) * 1000;
+  }
+  if (c.http !== undefined) {
+    // brubeck: "http": ":8080" (only the port is read); we also accept "host:port".
+    const text = str(file, c, 'http', '');
+    const colon = text.lastIndexOf(':');
+    const port = Number(text.slice(colon + 1));
+    if (colon < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw configError(file, `bad http ${JSON.stringify(text)}`);
+    config.http = { address: text.slice(0, colon) || '127.0.0.1', port };
+  }
+  return config;
+}
+
+/** etsy statsd's config object (exampleConfig.js keys). */
+export function fromEtsy(file: string, c: Obj): DaemonConfig {
+  const config = defaultConfig();
+  const graphite = isObject(c.graphite) ? c.graphite : {};
+  const agg: AggregatorOptions = { convention: 'etsy' };
+  config.flushInterval = num(file, c, 'flushInterval', 10000);
+  const copy = <K extends keyof AggregatorOptions>(key: K, from: Obj, name: string = key) => {
+    if (from[name] !== undefined) (agg as Obj)[key] = from[name];
+  };
+  copy('percentThreshold', c);
+  copy('histogram', c);
+  copy('deleteIdleStats', c);
+  copy('deleteCounters', c);
+  copy('deleteTimers', c);
+  copy('deleteSets', c);
+  copy('deleteGauges', c);
+  copy('gaugesMaxTTL', c);
+  copy('keyNameSanitize', c);
+  copy('prefixStats', c);
+  copy('flushCounts', c, 'flush_counts');
+  for (const key of ['legacyNamespace', 'globalPrefix', 'prefixCounter', 'prefixTimer', 'prefixGauge', 'prefixSet', 'globalSuffix'] as const) {
+    copy(key, graphite);
+  }
+  config.aggregator = agg;
+  const servers = Array.isArray(c.servers) ? c.servers : [{ server: './servers/udp', address: c.address, port: c.port }];
+  config.udp = undefined;
+  for (const s of servers) {
+    if (!isObject(s)) throw configError(file, 'servers entries must be objects');
+    const kind = str(file, s, 'server', './servers/udp');
+    const address = typeof s.address === 'string' ? s.address : '127.0.0.1';
+    const port = num(file, s, 'port', 8125);
+    if (kind.endsWith('udp')) config.udp = { address, port, workers: 1 };
+    else if (kind.endsWith('tcp')) config.tcp = { address, port };
+    else throw configError(file, `unsupported server ${JSON.stringify(kind)}`);
+  }
+  const backends = Array.isArray(c.backends) ? c.backends : ['./backends/graphite'];
+  if (c.graphiteHost !== undefined && backends.some((b) => String(b).endsWith('graphite'))) {
+    const pickle = c.graphiteProtocol === 'pickle';
+    config.graphite = {
+      host: str(file, c, 'graphiteHost', '127.0.0.1'),
+      port: pickle ? num(file, c, 'graphitePicklePort', 2004) : num(file, c, 'graphitePort', 2003),
+      format: pickle ? 'pickle' : 'plaintext',
+    };
+  }
+  if (backends.some((b) => String(b).endsWith('console'))) config.stdout = 'json';
+  return config;
+}
+
+/**
+ * Reads a config file: brubeck JSON (has "samplers" or "backends" objects) or
+ * etsy statsd's JavaScript object literal. Errors name the file.
+ */
+export function loadConfig(file: string): DaemonConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw configError(file, `cannot read: ${(error as NodeJS.ErrnoException).code}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    try {
+      // etsy statsd evaluates its config file as a JavaScript object literal.
+      value = vm.runInNewContext(`(${text}\n)`, {}, { filename: file, timeout: 1000 });
+    } catch (error) {
+      throw configError(file, `not JSON nor a JavaScript object: ${(error as Error).message}`);
+    }
+  }
+  if (!isObject(value)) throw configError(file, 'expected an object');
+  const brubeck = Array.isArray(value.samplers) || (Array.isArray(value.backends) && value.backends.some(isObject));
+  return brubeck ? fromBrubeck(file, value) : fromEtsy(file, value);
+}

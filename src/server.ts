@@ -1,0 +1,305 @@
+// The daemon: native UDP/unix-datagram input, TCP line input, a flush
+// scheduler, sinks, and HTTP health endpoints (DESIGN §7).
+import { EventEmitter } from 'node:events';
+import * as http from 'node:http';
+import * as net from 'node:net';
+
+import { Aggregator, type AggregatorOptions, type FlushResult, nativeAggregatorOf } from './aggregator';
+import { StatsdError } from './errors';
+import { native, type NativeReceiver, type ReceiverOptions } from './native';
+import { errnoError } from './transport';
+import type { Sink } from './sinks';
+
+export interface ServerOptions {
+  aggregator?: AggregatorOptions;
+  /** UDP input (native threads); undefined → none. */
+  udp?: { address?: string; port?: number; workers?: number; receiveBuffer?: number };
+  /** TCP line input; undefined → none. */
+  tcp?: { address?: string; port?: number; maxConnections?: number };
+  /** Unix datagram input at this path. */
+  unix?: string;
+  /** HTTP /ping /stats /metric/<key>; undefined → none. */
+  http?: { address?: string; port?: number };
+  sinks: Sink[];
+  /** ms between flushes (default: the aggregator's flushInterval, 10000). */
+  flushInterval?: number;
+  /** Flush on wall-clock multiples of flushInterval. */
+  alignFlush?: boolean;
+}
+
+const VERSION: string = (require('../package.json') as { version: string }).version;
+
+/** Splits a TCP stream into whole lines; the tail waits for the next chunk. */
+class LineAssembler {
+  #rest: Buffer | undefined;
+  readonly #maxLineBytes: number;
+  overlong = 0;
+
+  constructor(maxLineBytes: number) {
+    this.#maxLineBytes = maxLineBytes;
+  }
+
+  /** The whole lines of `chunk` (with what was left before), or undefined. */
+  push(chunk: Buffer): Buffer | undefined {
+    const data = this.#rest ? Buffer.concat([this.#rest, chunk]) : chunk;
+    const last = data.lastIndexOf(10);
+    if (last < 0) {
+      this.#keep(data);
+      return undefined;
+    }
+    this.#keep(data.subarray(last + 1));
+    return data.subarray(0, last + 1);
+  }
+
+  /** What remains at the end of the stream. */
+  end(): Buffer | undefined {
+    const rest = this.#rest;
+    this.#rest = undefined;
+    return rest;
+  }
+
+  #keep(tail: Buffer): void {
+    if (tail.length > this.#maxLineBytes) {
+      this.overlong++; // a line that can never be valid: drop it, stay bounded
+      this.#rest = undefined;
+      return;
+    }
+    this.#rest = tail.length ? Buffer.from(tail) : undefined;
+  }
+}
+
+export class StatsdServer extends EventEmitter {
+  readonly aggregator: Aggregator;
+  readonly sinks: readonly Sink[];
+  readonly #options: ServerOptions;
+  readonly #flushInterval: number;
+  #receivers: NativeReceiver[] = [];
+  #tcp: net.Server | undefined;
+  #http: http.Server | undefined;
+  #connections = new Set<net.Socket>();
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+  #lastFlush: { at: number; lines: number; errors: number } = { at: Date.now(), lines: 0, errors: 0 };
+  #perSecond = { metrics: 0, errors: 0 };
+  #tcpOverlong = 0;
+  readonly #receiverStats = new Float64Array(7);
+  udpPort = 0;
+  tcpPort = 0;
+  httpPort = 0;
+
+  constructor(options: ServerOptions) {
+    super();
+    this.#options = options;
+    this.#flushInterval = options.flushInterval ?? options.aggregator?.flushInterval ?? 10000;
+    this.aggregator = new Aggregator({ ...options.aggregator, flushInterval: this.#flushInterval });
+    this.sinks = options.sinks;
+    for (const sink of this.sinks) sink.onError = (error) => this.#error(error);
+  }
+
+  /** Binds every input and starts flushing; rejects (and undoes) on a bind error. */
+  async start(): Promise<void> {
+    try {
+      const udp = this.#options.udp;
+      if (udp) {
+        const stats = this.#startReceiver({
+          address: udp.address ?? '127.0.0.1',
+          port: udp.port ?? 8125,
+          unix: false,
+          workers: udp.workers ?? 1,
+          batch: 64,
+          receiveBuffer: udp.receiveBuffer ?? 32 << 20,
+        });
+        this.udpPort = stats[0]!;
+      }
+      if (this.#options.unix) {
+        this.#startReceiver({ address: this.#options.unix, port: 0, unix: true, workers: 1, batch: 64, receiveBuffer: 8 << 20 });
+      }
+      if (this.#options.tcp) this.tcpPort = await this.#startTcp(this.#options.tcp);
+      if (this.#options.http) this.httpPort = await this.#startHttp(this.#options.http);
+    } catch (error) {
+      await this.#closeInputs();
+      throw error;
+    }
+    this.#running = true;
+    this.#schedule();
+  }
+
+  #startReceiver(options: ReceiverOptions): Float64Array {
+    const receiver = new native.Receiver(nativeAggregatorOf(this.aggregator), options);
+    const errno = receiver.start();
+    if (errno !== 0) {
+      const where = options.unix ? `unix://${options.address}` : `udp://${options.address}:${options.port}`;
+      throw errnoError(errno, `cannot listen on ${where}`);
+    }
+    this.#receivers.push(receiver);
+    const stats = new Float64Array(7);
+    receiver.stats(stats);
+    return stats;
+  }
+
+  #startTcp(options: NonNullable<ServerOptions['tcp']>): Promise<number> {
+    const maxLineBytes = this.#options.aggregator?.maxLineBytes ?? 8192;
+    const server = net.createServer((socket) => {
+      this.#connections.add(socket);
+      const lines = new LineAssembler(maxLineBytes);
+      socket.on('data', (chunk: Buffer) => {
+        const whole = lines.push(chunk);
+        if (whole) this.aggregator.ingest(whole);
+      });
+      socket.on('end', () => {
+        const rest = lines.end();
+        if (rest) this.aggregator.ingest(rest);
+      });
+      socket.on('error', () => socket.destroy());
+      socket.on('close', () => {
+        this.#tcpOverlong += lines.overlong;
+        this.#connections.delete(socket);
+      });
+    });
+    server.maxConnections = options.maxConnections ?? 1024;
+    this.#tcp = server;
+    return listen(server, options.port ?? 8125, options.address ?? '127.0.0.1', 'tcp');
+  }
+
+  #startHttp(options: NonNullable<ServerOptions['http']>): Promise<number> {
+    const server = http.createServer((req, res) => this.#serveHttp(req, res));
+    this.#http = server;
+    return listen(server, options.port ?? 8080, options.address ?? '127.0.0.1', 'http');
+  }
+
+  #schedule(): void {
+    if (!this.#running) return;
+    const interval = this.#flushInterval;
+    const delay = this.#options.alignFlush ? interval - (Date.now() % interval) : interval;
+    this.#timer = setTimeout(() => {
+      this.flush();
+      this.#schedule();
+    }, delay);
+  }
+
+  /** Flushes now and hands the result to every sink. */
+  flush(): FlushResult {
+    const before = this.aggregator.stats;
+    const result = this.aggregator.flush();
+    const seconds = (Date.now() - this.#lastFlush.at) / 1000 || 1;
+    this.#perSecond = {
+      metrics: (before.lines - this.#lastFlush.lines) / seconds,
+      errors: (before.errors - this.#lastFlush.errors) / seconds,
+    };
+    this.#lastFlush = { at: Date.now(), lines: before.lines, errors: before.errors };
+    for (const sink of this.sinks) sink.write(result);
+    this.emit('flush', result);
+    return result;
+  }
+
+  /** Stops the inputs, flushes what they accepted, delivers it (up to `drainMs`), closes. */
+  async stop(drainMs = 5000): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const wasRunning = this.#running;
+    this.#running = false;
+    await this.#closeInputs();
+    if (wasRunning) this.flush();
+    await Promise.all(this.sinks.map((s) => s.drain(drainMs)));
+    await Promise.all(this.sinks.map((s) => s.close()));
+  }
+
+  async #closeInputs(): Promise<void> {
+    for (const r of this.#receivers) r.stop();
+    this.#receivers = [];
+    for (const socket of this.#connections) socket.end();
+    await Promise.all([close(this.#tcp), close(this.#http)]);
+    this.#tcp = this.#http = undefined;
+  }
+
+  /** Input, aggregation and sink counters (the HTTP /stats body is built from them). */
+  get stats() {
+    const udp = { datagrams: 0, bytes: 0, kernelDrops: 0, receiveErrors: 0, truncated: 0, receiveBuffer: 0 };
+    for (const r of this.#receivers) {
+      const s = this.#receiverStats;
+      r.stats(s);
+      udp.receiveBuffer = s[1]!;
+      udp.datagrams += s[2]!;
+      udp.bytes += s[3]!;
+      udp.kernelDrops += s[4]!;
+      udp.receiveErrors += s[5]!;
+      udp.truncated += s[6]!;
+    }
+    return {
+      aggregator: this.aggregator.stats,
+      udp,
+      tcp: { connections: this.#connections.size, overlongLines: this.#tcpOverlong },
+      sinks: this.sinks.map((s) => ({ name: s.name, ...s.stats() })),
+      perSecond: this.#perSecond,
+    };
+  }
+
+  #serveHttp(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
+      res.end(`${JSON.stringify(body)}\n`);
+    };
+    const url = req.url ?? '/';
+    const stats = this.stats;
+    const connected = stats.sinks.every((s) => s.connected);
+    if (url === '/ping' || url === '/_ping') {
+      send(connected ? 200 : 503, {
+        version: VERSION,
+        pid: process.pid,
+        status: connected ? 'OK' : 'ERROR (backend disconnected)',
+        metrics_per_second: stats.perSecond.metrics,
+        errors_per_second: stats.perSecond.errors,
+        unique_keys: stats.aggregator.keys,
+      });
+    } else if (url === '/stats') {
+      send(200, {
+        version: VERSION,
+        metrics: stats.aggregator.lines,
+        errors: stats.aggregator.errors,
+        unique_keys: stats.aggregator.keys,
+        backends: stats.sinks.map((s) => ({
+          type: s.type,
+          name: s.name,
+          sample_freq: this.#flushInterval / 1000,
+          connected: s.connected,
+          bytes_sent: s.bytesSent,
+          flushes_sent: s.flushesSent,
+          flushes_dropped: s.flushesDropped,
+          metrics_dropped: s.metricsDropped,
+          backlog: s.backlog,
+        })),
+        samplers: this.#options.udp
+          ? [{ type: 'statsd', sample_freq: stats.perSecond.metrics, address: this.#options.udp.address ?? '127.0.0.1', port: this.udpPort, ...stats.udp }]
+          : [],
+        tcp: stats.tcp,
+        errors_by_reason: stats.aggregator.byReason,
+        keys_dropped: stats.aggregator.keysDropped,
+      });
+    } else if (url.startsWith('/metric/')) {
+      const key = decodeURIComponent(url.slice('/metric/'.length));
+      const found = this.aggregator.snapshot().find((k) => k.key === key);
+      if (found) send(200, { key, type: found.kind, expire: found.updated ? 'active' : 'inactive' });
+      else send(404, { error: 'not found', key });
+    } else {
+      send(404, { error: 'not found' });
+    }
+  }
+
+  #error(error: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+}
+
+function listen(server: net.Server, port: number, address: string, what: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(Object.assign(new StatsdError('ERR_STATSD_INVALID_OPTION', `cannot listen on ${what}://${address}:${port}: ${error.code}`), { cause: error })),
+    );
+    server.listen(port, address, () => resolve((server.address() as net.AddressInfo).port));
+  });
+}
+
+function close(server: net.Server | undefined): Promise<void> {
+  if (!server?.listening) return Promise.resolve();
+  return new Promise((resolve) => server.close(() => resolve()));
+}

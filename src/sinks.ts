@@ -1,0 +1,226 @@
+// Where a daemon's flushes go: Graphite over TCP (plaintext or pickle) with a
+// bounded, ordered backlog, and stdout (DESIGN §7).
+import * as net from 'node:net';
+import type { Writable } from 'node:stream';
+
+import type { FlushResult } from './aggregator';
+import { native } from './native';
+
+export interface SinkStats {
+  type: string;
+  connected: boolean;
+  /** Flushes written to the socket or stream. */
+  flushesSent: number;
+  /** Flushes given up on (backlog full); their datapoints count in metricsDropped. */
+  flushesDropped: number;
+  metricsDropped: number;
+  bytesSent: number;
+  /** Flushes waiting to be delivered. */
+  backlog: number;
+}
+
+export interface Sink {
+  readonly name: string;
+  /** Takes a flush of carbon plaintext lines; never throws. */
+  write(flush: FlushResult): void;
+  /** Resolves when the backlog is delivered, or after `timeoutMs`. */
+  drain(timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+  stats(): SinkStats;
+  /** Called with network errors (the sink keeps retrying). */
+  onError?: (error: Error) => void;
+}
+
+export interface GraphiteSinkOptions {
+  host: string;
+  port: number;
+  format: 'plaintext' | 'pickle';
+  /** Flushes kept while carbon is unreachable (default 360: an hour at 10 s). */
+  maxBacklog?: number;
+}
+
+interface Pending {
+  carbon: Buffer;
+  metrics: number;
+}
+
+/**
+ * A persistent TCP connection to carbon. Each flush is queued and written in
+ * order; one that was not fully written when the connection broke is written
+ * again after reconnecting. Past maxBacklog the oldest flush is dropped and
+ * counted. Reconnects with backoff from 100 ms to 30 s.
+ */
+export class GraphiteSink implements Sink {
+  readonly name: string;
+  onError?: (error: Error) => void;
+  readonly #options: Required<GraphiteSinkOptions>;
+  #socket: net.Socket | undefined;
+  #connected = false;
+  #backlog: Pending[] = [];
+  #inFlight: Pending | undefined;
+  #backoff = 100;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #waiters: (() => void)[] = [];
+  readonly #stats = { flushesSent: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0 };
+
+  constructor(options: GraphiteSinkOptions) {
+    this.#options = { maxBacklog: 360, ...options };
+    this.name = `graphite ${options.format} ${options.host}:${options.port}`;
+  }
+
+  write(flush: FlushResult): void {
+    if (flush.carbon.length === 0) return;
+    const carbon = this.#options.format === 'pickle' ? native.toPickle(flush.carbon) : flush.carbon;
+    this.#backlog.push({ carbon, metrics: flush.metrics });
+    while (this.#backlog.length > this.#options.maxBacklog) {
+      const dropped = this.#backlog.shift()!;
+      this.#stats.flushesDropped++;
+      this.#stats.metricsDropped += dropped.metrics;
+    }
+    this.#pump();
+  }
+
+  #connect(): void {
+    if (this.#socket || this.#timer || this.#closed) return;
+    const socket = net.connect({ host: this.#options.host, port: this.#options.port });
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    socket.on('connect', () => {
+      this.#connected = true;
+      this.#backoff = 100;
+      this.#pump();
+    });
+    socket.on('error', (error) => this.onError?.(error));
+    socket.on('close', () => {
+      this.#socket = undefined;
+      this.#connected = false;
+      if (this.#inFlight) {
+        this.#backlog.unshift(this.#inFlight); // not confirmed written: send it again
+        this.#inFlight = undefined;
+      }
+      if (this.#closed) return this.#wake();
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        if (this.#backlog.length) this.#connect();
+      }, this.#backoff);
+      this.#backoff = Math.min(this.#backoff * 2, 30_000);
+      this.#wake();
+    });
+    // Carbon never answers; reading keeps the socket's close visible.
+    socket.resume();
+  }
+
+  #pump(): void {
+    if (!this.#connected) {
+      if (this.#backlog.length) this.#connect();
+      return;
+    }
+    if (this.#inFlight || this.#backlog.length === 0) {
+      if (!this.#inFlight) this.#wake();
+      return;
+    }
+    const next = this.#backlog.shift()!;
+    this.#inFlight = next;
+    const socket = this.#socket!;
+    socket.write(next.carbon, (error) => {
+      if (this.#inFlight !== next) return;
+      this.#inFlight = undefined;
+      if (error) {
+        this.#backlog.unshift(next);
+        return;
+      }
+      this.#stats.flushesSent++;
+      this.#stats.bytesSent += next.carbon.length;
+      this.#pump();
+    });
+  }
+
+  #wake(): void {
+    if (this.#backlog.length === 0 && !this.#inFlight) {
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  drain(timeoutMs: number): Promise<void> {
+    if (this.#backlog.length === 0 && !this.#inFlight) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.#waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const socket = this.#socket;
+    if (socket) await new Promise<void>((resolve) => socket.end(resolve));
+    for (const p of this.#backlog) {
+      this.#stats.flushesDropped++;
+      this.#stats.metricsDropped += p.metrics;
+    }
+    this.#backlog = [];
+    this.#wake();
+  }
+
+  stats(): SinkStats {
+    return {
+      type: 'carbon',
+      connected: this.#connected,
+      ...this.#stats,
+      backlog: this.#backlog.length + (this.#inFlight ? 1 : 0),
+    };
+  }
+}
+
+/** Writes each flush to a stream (stdout by default) as carbon lines or JSON lines. */
+export class StreamSink implements Sink {
+  readonly name: string;
+  onError?: (error: Error) => void;
+  readonly #stream: Writable;
+  readonly #json: boolean;
+  readonly #stats = { flushesSent: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0 };
+
+  constructor(options: { format: 'carbon' | 'json'; stream?: Writable }) {
+    this.#stream = options.stream ?? process.stdout;
+    this.#json = options.format === 'json';
+    this.name = `stdout ${options.format}`;
+  }
+
+  write(flush: FlushResult): void {
+    if (flush.carbon.length === 0) return;
+    let out: string | Buffer = flush.carbon;
+    if (this.#json) {
+      out = '';
+      for (const line of flush.carbon.toString('utf8').split('\n')) {
+        if (line === '') continue;
+        const [name, value, timestamp] = line.split(' ');
+        out += `${JSON.stringify({ name, value: Number(value), timestamp: Number(timestamp) })}\n`;
+      }
+    }
+    this.#stream.write(out);
+    this.#stats.flushesSent++;
+    this.#stats.bytesSent += out.length;
+  }
+
+  drain(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#stream.writableNeedDrain) this.#stream.once('drain', () => resolve());
+      else resolve();
+    });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  stats(): SinkStats {
+    return { type: 'stdout', connected: true, ...this.#stats, backlog: 0 };
+  }
+}
