@@ -100,7 +100,14 @@ double Seconds(double ms) { return ms / 1000.0; }
 }  // namespace
 
 Aggregator::Aggregator(AggregatorOptions options)
-    : options_(std::move(options)), parser_(options_.parse), random_(options_.seed) {}
+    : options_(std::move(options)), parser_(options_.parse), random_(options_.seed) {
+  if (options_.legacy_namespace) {
+    etsy_timer_namespace_ = "stats.timers.";
+  } else {
+    if (!options_.global_prefix.empty()) etsy_timer_namespace_ += options_.global_prefix + ".";
+    if (!options_.prefix_timer.empty()) etsy_timer_namespace_ += options_.prefix_timer + ".";
+  }
+}
 
 Aggregator::~Aggregator() = default;
 
@@ -272,11 +279,13 @@ bool Aggregator::Expired(const Entry& e, int64_t timestamp) const {
          static_cast<double>(timestamp - e.last_update) >= options_.expire;
 }
 
-std::string_view Aggregator::Name(std::string_view prefix, const Entry& e, std::string_view suffix) {
+std::string_view Aggregator::Name(std::string_view prefix, const Entry& e, std::string_view suffix,
+                                  std::string_view suffix2) {
   name_.assign(prefix.data(), prefix.size());
   const std::string_view path = e.path();
   name_.append(path.data(), path.size());
   name_.append(suffix.data(), suffix.size());
+  name_.append(suffix2.data(), suffix2.size());
   if (options_.convention == Convention::kEtsy && !options_.global_suffix.empty()) {
     name_.push_back('.');
     name_.append(options_.global_suffix);
@@ -362,18 +371,15 @@ void Aggregator::FlushBrubeck(int64_t timestamp, GraphiteWriter* out) {
 
 void Aggregator::WriteEtsyTimer(Entry& e, GraphiteWriter* out) {
   const double interval = Seconds(options_.flush_interval_ms);
-  std::string ns;
-  if (options_.legacy_namespace) {
-    ns = "stats.timers.";
-  } else {
-    if (!options_.global_prefix.empty()) ns += options_.global_prefix + ".";
-    if (!options_.prefix_timer.empty()) ns += options_.prefix_timer + ".";
-  }
+  const std::string& ns = etsy_timer_namespace_;
   Histogram& h = *e.histogram;
-  auto add = [&](const std::string& stat, double value) { out->Add(Name(ns, e, "." + stat), value); };
+  // One reused name buffer per line, no string temporaries: ".count_" + "90".
+  auto add = [&](std::string_view stat, std::string_view threshold, double value) {
+    out->Add(Name(ns, e, stat, threshold), value);
+  };
   if (h.empty()) {
-    add("count", 0);
-    add("count_ps", 0);
+    add(".count", {}, 0);
+    add(".count_ps", {}, 0);
     return;
   }
   h.Sort();
@@ -406,11 +412,11 @@ void Aggregator::WriteEtsyTimer(Entry& e, GraphiteWriter* out) {
       }
       mean = sum / static_cast<double>(in_threshold);
     }
-    add("count_" + p.name, static_cast<double>(in_threshold));
-    add("mean_" + p.name, mean);
-    add((p.value > 0 ? "upper_" : "lower_") + p.name, boundary);
-    add("sum_" + p.name, sum);
-    add("sum_squares_" + p.name, squares);
+    add(".count_", p.name, static_cast<double>(in_threshold));
+    add(".mean_", p.name, mean);
+    add(p.value > 0 ? ".upper_" : ".lower_", p.name, boundary);
+    add(".sum_", p.name, sum);
+    add(".sum_squares_", p.name, squares);
   }
   const bool complete = h.complete();
   const double sum = complete ? prefix_sums_[n - 1] : h.Sum();
@@ -420,15 +426,15 @@ void Aggregator::WriteEtsyTimer(Entry& e, GraphiteWriter* out) {
   for (double x : v) diffs += (x - mean) * (x - mean);
   const size_t mid = n / 2;
   const double median = (n % 2) ? v[mid] : (v[mid - 1] + v[mid]) / 2;
-  add("std", std::sqrt(diffs / static_cast<double>(n)));
-  add("upper", h.max());
-  add("lower", h.min());
-  add("count", h.count());
-  add("count_ps", h.count() / interval);
-  add("sum", sum);
-  add("sum_squares", squares);
-  add("mean", mean);
-  add("median", median);
+  add(".std", {}, std::sqrt(diffs / static_cast<double>(n)));
+  add(".upper", {}, h.max());
+  add(".lower", {}, h.min());
+  add(".count", {}, h.count());
+  add(".count_ps", {}, h.count() / interval);
+  add(".sum", {}, sum);
+  add(".sum_squares", {}, squares);
+  add(".mean", {}, mean);
+  add(".median", {}, median);
   const std::string_view key(e.key.data() + 1, e.key.size() - 1);
   for (const HistogramBins& bins : options_.histogram) {
     if (key.find(bins.metric) == std::string_view::npos) continue;
@@ -436,7 +442,7 @@ void Aggregator::WriteEtsyTimer(Entry& e, GraphiteWriter* out) {
     for (size_t b = 0; b < bins.bounds.size(); ++b) {
       size_t freq = 0;
       for (; i < n && v[i] < bins.bounds[b]; ++i) ++freq;
-      add("histogram." + bins.names[b], static_cast<double>(freq));
+      add(".histogram.", bins.names[b], static_cast<double>(freq));
     }
     break;
   }

@@ -136,7 +136,8 @@ class Aggregator {
   void FlushEtsy(int64_t timestamp, GraphiteWriter* out);
   void WriteEtsyTimer(Entry& e, GraphiteWriter* out);
   // Writes prefix + path + suffix + global suffix + tags of `e` to name_.
-  std::string_view Name(std::string_view prefix, const Entry& e, std::string_view suffix);
+  std::string_view Name(std::string_view prefix, const Entry& e, std::string_view suffix,
+                        std::string_view suffix2 = {});
   bool Expired(const Entry& e, int64_t timestamp) const;
 
   AggregatorOptions options_;
@@ -157,6 +158,7 @@ class Aggregator {
   std::vector<Sample> pending_samples_;
   std::string pending_keys_;
   std::string key_;
+  std::string etsy_timer_namespace_;  // "stats.timers." or prefixes, fixed at construction
   uint32_t key_path_length_ = 0;  // of key_, set by BuildKey
   std::string name_;
   std::vector<double> prefix_sums_;

@@ -130,6 +130,11 @@ size_t FormatNumber(double value, char* out) {
     std::memcpy(out, text, n);
     return n;
   }
+  // Whole numbers below 2^53 (counts, most gauges) print as integers directly.
+  if (std::fabs(value) < 9007199254740992.0 && std::trunc(value) == value) {
+    auto result = std::to_chars(out, out + kMaxNumberChars, static_cast<int64_t>(value));
+    return static_cast<size_t>(result.ptr - out);
+  }
   // Shortest round-trip digits come from the scientific form, "d.ddde±x".
   char sci[kMaxNumberChars];
   auto result = std::to_chars(sci, sci + kMaxNumberChars, value, std::chars_format::scientific);
