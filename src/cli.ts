@@ -6,9 +6,13 @@ import { type DaemonConfig, defaultConfig, loadConfig } from './config';
 import { parseEndpoint } from './endpoint';
 import { StatsdError } from './errors';
 import { StatsdServer } from './server';
+import { GraphiteCounterSink, type LoadOptions, runLoad } from './load';
 import { GraphiteSink, type Sink, StreamSink } from './sinks';
 
 const USAGE = `Usage: statsd-native serve [options]
+       statsd-native load --target HOST:PORT [options]
+
+serve: run the daemon
 
   --config FILE          brubeck config.json or etsy statsd config.js
   --address ADDR         UDP address (default 127.0.0.1)
@@ -24,6 +28,20 @@ const USAGE = `Usage: statsd-native serve [options]
   --pickle               use carbon's pickle protocol
   --stdout FORMAT        print flushes: carbon (default without --graphite) or json
   --http [HOST:]PORT     serve /ping, /stats and /metric/<key>
+
+load: send a paced statsd mix to any server
+  --target ENDPOINT      host:port, udp://, tcp://, unix:///path, unixstream:///path
+  --rate N               lines per second (default 100000)
+  --duration S           seconds (default 10)
+  --keys N               distinct keys (default 1000)
+  --mix SPEC             type weights, e.g. c=35,ms=30,g=15,h=10,s=10
+  --tagged F             fraction of keys with tags (default 0)
+  --sampled F            fraction of ms/h lines with |@0.5 (default 0)
+  --packet-bytes N       datagram size (default 1432)
+  --sink PORT            also run a Graphite plaintext sink on PORT (point the
+                         server's graphite output at it) and report what arrived
+  --wait S               with --sink: seconds to wait for the last flush (default 12)
+  --json                 print the summary as JSON
 `;
 
 function fail(message: string): never {
@@ -145,10 +163,96 @@ async function serve(args: string[]): Promise<void> {
   process.on('SIGINT', stop);
 }
 
+function fraction(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) fail(`--${name} expects a fraction from 0 to 1, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function load(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      target: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      keys: { type: 'string' },
+      mix: { type: 'string' },
+      tagged: { type: 'string' },
+      sampled: { type: 'string' },
+      'packet-bytes': { type: 'string' },
+      sink: { type: 'string' },
+      wait: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (!values.target) fail('load needs --target HOST:PORT');
+  let mix: LoadOptions['mix'];
+  if (values.mix) {
+    mix = {};
+    for (const part of values.mix.split(',')) {
+      const [type, weight] = part.split('=');
+      if (!['c', 'g', 'ms', 'h', 's', 'd'].includes(type!) || !(Number(weight) >= 0)) fail(`bad --mix entry ${JSON.stringify(part)}`);
+      (mix as Record<string, number>)[type!] = Number(weight);
+    }
+  }
+  const sinkPort = integer('sink', values.sink);
+  const sink = sinkPort === undefined ? undefined : new GraphiteCounterSink();
+  if (sink) await sink.listen(sinkPort!);
+  const tty = process.stderr.isTTY;
+  const summary = await runLoad({
+    target: values.target,
+    rate: integer('rate', values.rate),
+    duration: values.duration === undefined ? undefined : Number(values.duration),
+    keys: integer('keys', values.keys),
+    mix,
+    tagged: fraction('tagged', values.tagged),
+    sampled: fraction('sampled', values.sampled),
+    packetBytes: integer('packet-bytes', values['packet-bytes']),
+    onProgress: (p) => {
+      const line = `${p.elapsed.toFixed(1)} s  ${Math.round(p.currentRate).toLocaleString('en')} lines/s  sent ${p.linesSent.toLocaleString('en')}  errors ${p.errors}`;
+      process.stderr.write(tty ? `\r${line}   ` : `${line}\n`);
+    },
+  });
+  if (tty) process.stderr.write('\n');
+  const result: Record<string, unknown> = { ...summary };
+  delete result.currentRate;
+  if (sink) {
+    // The server reports what it accepted at its next flush: wait for it.
+    const waitMs = (values.wait === undefined ? 12 : Number(values.wait)) * 1000;
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline && sink.report.counted < summary.counterLines) await new Promise((r) => setTimeout(r, 100));
+    const latencies = [...sink.report.latencies].sort((a, b) => a - b);
+    result.sink = {
+      ...sink.report,
+      latencies: undefined,
+      loss: summary.counterLines ? 1 - sink.report.counted / summary.counterLines : 0,
+      medianFlushLatency: latencies.length ? latencies[Math.floor(latencies.length / 2)] : undefined,
+    };
+    await sink.close();
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  const s = result.sink as { counted: number; loss: number; flushes: number; medianFlushLatency?: number } | undefined;
+  process.stdout.write(
+    `sent ${summary.linesSent.toLocaleString('en')} lines in ${summary.packetsSent.toLocaleString('en')} packets ` +
+      `over ${summary.elapsed.toFixed(1)} s: ${Math.round(summary.achievedRate).toLocaleString('en')} lines/s, ${summary.errors} errors\n` +
+      (s
+        ? `delivered ${s.counted.toLocaleString('en')} of ${summary.counterLines.toLocaleString('en')} counter increments ` +
+          `(loss ${(s.loss * 100).toFixed(3)}%) in ${s.flushes} flushes; median flush latency ${s.medianFlushLatency?.toFixed(2) ?? '-'} s\n`
+        : ''),
+  );
+}
+
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   try {
     if (command === 'serve') return await serve(rest);
+    if (command === 'load') return await load(rest);
     if (command === undefined || command === '--help' || command === 'help') {
       process.stdout.write(USAGE);
       return;

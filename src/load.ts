@@ -1,0 +1,267 @@
+// Load generator: sends a configurable statsd mix to any server at a paced
+// rate and, with a Graphite sink, measures what the server delivered
+// (DESIGN §1, "running benchmarks").
+import * as net from 'node:net';
+
+import { parseEndpoint } from './endpoint';
+import { StatsdError } from './errors';
+import { invalidOption } from './options';
+import { type Transport, createTransport } from './transport';
+
+export interface LoadOptions {
+  /** Server endpoint (udp://, tcp://, unix://, unixstream:// or host:port). */
+  target: string;
+  /** Lines per second to offer (default 100000). */
+  rate?: number;
+  /** Seconds to run (default 10). */
+  duration?: number;
+  /** Distinct keys (default 1000). */
+  keys?: number;
+  /** Type weights, e.g. { c: 35, ms: 30, g: 15, h: 10, s: 10 } (the default). */
+  mix?: Partial<Record<'c' | 'g' | 'ms' | 'h' | 's' | 'd', number>>;
+  /** Fraction of keys with DogStatsD tags (default 0). */
+  tagged?: number;
+  /** Fraction of ms/h lines with a `|@0.5` sample rate (default 0). */
+  sampled?: number;
+  /** Datagram (or stream chunk) size in bytes (default 1432). */
+  packetBytes?: number;
+  /** Name prefix of every key (default 'load'). */
+  prefix?: string;
+  seed?: number;
+  /** Called about once a second with the progress so far. */
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+export interface LoadProgress {
+  elapsed: number;
+  linesSent: number;
+  packetsSent: number;
+  errors: number;
+  /** Lines per second over the last interval. */
+  currentRate: number;
+}
+
+export interface LoadSummary extends LoadProgress {
+  /** Lines per second over the whole run. */
+  achievedRate: number;
+  /** `c` lines sent: each adds exactly 1 to its key. */
+  counterLines: number;
+  byType: Record<string, number>;
+}
+
+/** mulberry32: small, fast, seeded. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const DEFAULT_MIX = { c: 35, ms: 30, g: 15, h: 10, s: 10 };
+
+interface Packet {
+  bytes: Buffer;
+  lines: number;
+  counters: number;
+  byType: Record<string, number>;
+}
+
+/**
+ * Pre-builds a pool of packets with the requested mix so that sending costs
+ * one write per packet. Every `c` line is `name:1|c`, so the sum of the
+ * counters a server reports equals the `c` lines it accepted.
+ */
+export function buildPackets(o: LoadOptions, stream: boolean): Packet[] {
+  const random = prng(o.seed ?? 1);
+  const keys = o.keys ?? 1000;
+  const mix = Object.entries(o.mix ?? DEFAULT_MIX).filter(([, w]) => (w ?? 0) > 0) as [string, number][];
+  const total = mix.reduce((n, [, w]) => n + w, 0);
+  if (total <= 0) throw invalidOption('mix', 'positive weights', o.mix);
+  const prefix = o.prefix ?? 'load';
+  const tagged = o.tagged ?? 0;
+  const sampled = o.sampled ?? 0;
+  const packetBytes = o.packetBytes ?? 1432;
+  const pickType = () => {
+    let r = random() * total;
+    for (const [t, w] of mix) if ((r -= w) < 0) return t;
+    return mix[mix.length - 1]![0];
+  };
+  const keyTypes = Array.from({ length: keys }, () => pickType());
+  const keyTags = Array.from({ length: keys }, (_, i) => (random() < tagged ? `|#shard:${i % 8},env:load` : ''));
+  const packets: Packet[] = [];
+  const target = Math.max(64, Math.min(4096, Math.ceil((keys * 4) / 30)));
+  while (packets.length < target) {
+    const lines: string[] = [];
+    const byType: Record<string, number> = {};
+    let size = 0;
+    let counters = 0;
+    for (;;) {
+      const k = Math.floor(random() * keys);
+      const type = keyTypes[k]!;
+      let value: string;
+      if (type === 'c') value = '1';
+      else if (type === 's') value = String(Math.floor(random() * 10000));
+      else if (type === 'g') value = String(Math.floor(random() * 1000));
+      else value = (random() * 1000).toFixed(2);
+      const rate = (type === 'ms' || type === 'h') && random() < sampled ? '|@0.5' : '';
+      const line = `${prefix}.${type}.key${k}:${value}|${type}${rate}${keyTags[k]}`;
+      const separator = lines.length ? 1 : 0;
+      if (size + separator + line.length + (stream ? 1 : 0) > packetBytes) break;
+      lines.push(line);
+      size += separator + line.length;
+      byType[type] = (byType[type] ?? 0) + 1;
+      if (type === 'c') counters++;
+    }
+    if (lines.length === 0) throw invalidOption('packetBytes', 'room for one line', packetBytes);
+    const text = lines.join('\n') + (stream ? '\n' : '');
+    packets.push({ bytes: Buffer.from(text), lines: lines.length, counters, byType });
+  }
+  return packets;
+}
+
+/** Sends the mix at `rate` lines/s for `duration` seconds, paced every millisecond. */
+export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
+  const endpoint = parseEndpoint(o.target, 'target');
+  const rate = o.rate ?? 100_000;
+  const duration = o.duration ?? 10;
+  if (!(rate > 0)) throw invalidOption('rate', 'lines per second > 0', rate);
+  if (!(duration > 0)) throw invalidOption('duration', 'seconds > 0', duration);
+  let errors = 0;
+  let packetsSent = 0;
+  let linesSent = 0;
+  let counterLines = 0;
+  const byType: Record<string, number> = {};
+  const transport: Transport = createTransport(
+    endpoint,
+    {
+      error: () => errors++,
+      dropped: (packets) => (errors += packets.length),
+      sent: () => {},
+    },
+    { maxQueueBytes: 64 << 20 },
+  );
+  const packets = buildPackets(o, transport.stream);
+  const started = process.hrtime.bigint();
+  const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+  let next = 0;
+  let lastReport = 0;
+  let lastLines = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = seconds();
+      const due = Math.min(now, duration) * rate;
+      const batch: Buffer[] = [];
+      while (linesSent < due) {
+        const p = packets[next]!;
+        next = (next + 1) % packets.length;
+        batch.push(p.bytes);
+        linesSent += p.lines;
+        counterLines += p.counters;
+        for (const t in p.byType) byType[t] = (byType[t] ?? 0) + p.byType[t]!;
+        packetsSent++;
+      }
+      if (batch.length) transport.send(batch);
+      if (now - lastReport >= 1 || now >= duration) {
+        o.onProgress?.({ elapsed: now, linesSent, packetsSent, errors, currentRate: (linesSent - lastLines) / (now - lastReport || 1) });
+        lastReport = now;
+        lastLines = linesSent;
+      }
+      if (now >= duration) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  await transport.flush();
+  await transport.close();
+  const elapsed = seconds();
+  return {
+    elapsed,
+    linesSent,
+    packetsSent,
+    errors,
+    currentRate: 0,
+    achievedRate: linesSent / Math.min(elapsed, duration),
+    counterLines,
+    byType,
+  };
+}
+
+export interface SinkReport {
+  /** Datapoints received. */
+  datapoints: number;
+  /** Sum of the counter lines under the load prefix (brubeck `load.c.*`, etsy `stats_counts.load.c.*`). */
+  counted: number;
+  flushes: number;
+  /** Seconds from a flush's timestamp to its arrival, per flush. */
+  latencies: number[];
+}
+
+/**
+ * A Graphite plaintext TCP sink that tallies what a server flushes: how many
+ * of the load's counter increments arrived, and when.
+ */
+export class GraphiteCounterSink {
+  readonly #server: net.Server;
+  readonly #prefix: string;
+  readonly report: SinkReport = { datapoints: 0, counted: 0, flushes: 0, latencies: [] };
+  readonly #sockets = new Set<net.Socket>();
+  port = 0;
+
+  constructor(prefix = 'load') {
+    this.#prefix = prefix;
+    this.#server = net.createServer((socket) => {
+      this.#sockets.add(socket);
+      let rest = '';
+      let seen = new Set<number>();
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        const text = rest + chunk;
+        const end = text.lastIndexOf('\n');
+        rest = text.slice(end + 1);
+        for (const line of text.slice(0, end + 1).split('\n')) this.#line(line, seen);
+      });
+      socket.on('close', () => {
+        seen = new Set();
+        this.#sockets.delete(socket);
+      });
+      socket.on('error', () => socket.destroy());
+    });
+  }
+
+  #line(line: string, seen: Set<number>): void {
+    if (line === '') return;
+    const [name, value, ts] = line.split(' ');
+    if (name === undefined || value === undefined || ts === undefined) return;
+    this.report.datapoints++;
+    const timestamp = Number(ts);
+    if (!seen.has(timestamp)) {
+      seen.add(timestamp);
+      this.report.flushes++;
+      this.report.latencies.push(Date.now() / 1000 - timestamp);
+    }
+    const p = this.#prefix;
+    if (name.startsWith(`${p}.c.`) || name.startsWith(`stats_counts.${p}.c.`)) this.report.counted += Number(value);
+  }
+
+  listen(port: number, address = '127.0.0.1'): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(new StatsdError('ERR_STATSD_INVALID_OPTION', `cannot listen on ${address}:${port}: ${e.code}`)),
+      );
+      this.#server.listen(port, address, () => {
+        this.port = (this.#server.address() as net.AddressInfo).port;
+        resolve(this.port);
+      });
+    });
+  }
+
+  /** Stops listening and drops the servers' connections (they reconnect elsewhere). */
+  close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}
