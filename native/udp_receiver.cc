@@ -11,6 +11,8 @@
 
 #include <cstring>
 
+#include "unix_socket.h"
+
 namespace statsd {
 namespace {
 
@@ -63,7 +65,12 @@ int UdpReceiver::OpenSocket(bool reuse_port, int* out_fd) {
   getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &granted_length);
   actual_receive_buffer_ = granted;
   setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
-  if (options_.unix_socket) unlink(options_.address.c_str());
+  if (options_.unix_socket) {
+    if (int error = PrepareSocketPath(options_.address)) {
+      close(fd);
+      return error;
+    }
+  }
   if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
     const int error = errno;
     close(fd);
@@ -85,6 +92,13 @@ int UdpReceiver::Start() {
   if (!threads_.empty()) return 0;
   stopping_ = false;
   const uint32_t workers = options_.unix_socket ? 1 : (options_.workers ? options_.workers : 1);
+  if (workers > 1) {
+    // SO_REUSEPORT would let us join another process's port: claim it alone
+    // first, so a port in use fails with EADDRINUSE as it does for one worker.
+    int probe = -1;
+    if (const int error = OpenSocket(false, &probe)) return error;
+    close(probe);
+  }
   for (uint32_t i = 0; i < workers; ++i) {
     int fd = -1;
     const int error = OpenSocket(workers > 1, &fd);
@@ -117,11 +131,19 @@ void UdpReceiver::Run(int fd) {
   constexpr size_t kControlBytes = CMSG_SPACE(sizeof(uint32_t));
   std::vector<char> controls(batch * kControlBytes);
   uint32_t last_drop_count = 0;
-  while (!stopping_.load(std::memory_order_relaxed)) {
-    // Wake every 100 ms to notice Stop().
-    pollfd p{fd, POLLIN, 0};
-    const int ready = poll(&p, 1, 100);
-    if (ready <= 0) continue;
+  // Bounds the drain at stop, should senders keep sending (a full 32 MiB
+  // buffer of small datagrams is well under this many batches).
+  int drain_batches_left = 1 << 16;
+  for (;;) {
+    // Wake every 100 ms to notice Stop(); once stopping, read what the kernel
+    // still holds (datagrams accepted before the stop) until it is empty.
+    const bool stopping = stopping_.load(std::memory_order_relaxed);
+    if (!stopping) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+    } else if (--drain_batches_left < 0) {
+      break;
+    }
     for (size_t i = 0; i < batch; ++i) {
       iovecs[i] = iovec{buffers.data() + i * kDatagramBytes, kDatagramBytes};
       std::memset(&messages[i], 0, sizeof(mmsghdr));
@@ -131,8 +153,11 @@ void UdpReceiver::Run(int fd) {
       messages[i].msg_hdr.msg_controllen = kControlBytes;
     }
     const int received = recvmmsg(fd, messages.data(), static_cast<unsigned>(batch), MSG_DONTWAIT, nullptr);
-    if (received < 0) {
-      if (errno != EAGAIN && errno != EINTR) stats_.receive_errors.fetch_add(1, std::memory_order_relaxed);
+    if (received <= 0) {
+      if (received < 0 && errno != EAGAIN && errno != EINTR) {
+        stats_.receive_errors.fetch_add(1, std::memory_order_relaxed);
+      }
+      if (stopping) break;
       continue;
     }
     uint64_t bytes = 0;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -25,6 +26,20 @@ int OpenSocket() {
 }
 
 }  // namespace
+
+int PrepareSocketPath(const std::string& path) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) return errno == ENOENT ? 0 : errno;
+  if (!S_ISSOCK(st.st_mode)) return EEXIST;
+  sockaddr_un address;
+  if (int error = MakeAddress(path, &address)) return error;
+  const int probe = OpenSocket();
+  if (probe < 0) return errno;
+  const bool live = connect(probe, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  close(probe);
+  if (live) return EADDRINUSE;
+  return unlink(path.c_str()) == 0 ? 0 : errno;
+}
 
 int UnixDatagramSocket::Connect(const std::string& path) {
   Close();
@@ -52,9 +67,9 @@ int UnixDatagramSocket::Bind(const std::string& path, int receive_buffer) {
   Close();
   sockaddr_un address;
   if (int error = MakeAddress(path, &address)) return error;
+  if (int error = PrepareSocketPath(path)) return error;
   fd_ = OpenSocket();
   if (fd_ < 0) return errno;
-  unlink(path.c_str());
   if (receive_buffer > 0) {
     setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
   }

@@ -9,6 +9,11 @@
 
 namespace statsd {
 
+// Makes `path` ready for bind(): removes a stale socket file left by a process
+// that is gone. 0, or EADDRINUSE when a live socket listens there, or EEXIST
+// when the path is not a socket (it is never removed).
+int PrepareSocketPath(const std::string& path);
+
 class UnixDatagramSocket {
  public:
   UnixDatagramSocket() = default;

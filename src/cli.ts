@@ -141,7 +141,15 @@ async function serve(args: string[]): Promise<void> {
     if (error.message !== lastError) process.stderr.write(`statsd-native: ${error.message}\n`);
     lastError = error.message;
   });
+  // Handlers first: a signal that arrives while starting still flushes and exits 0.
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= server.stop().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   await server.start();
+  if (stopping) return;
   const inputs = [
     config.udp && `udp://${config.udp.address}:${server.udpPort}`,
     config.tcp && `tcp://${config.tcp.address}:${server.tcpPort}`,
@@ -152,15 +160,6 @@ async function serve(args: string[]): Promise<void> {
     `statsd-native: listening on ${inputs.join(', ')}; ${config.aggregator.convention ?? 'brubeck'} convention; ` +
       `flushing every ${config.flushInterval} ms to ${server.sinks.map((s) => s.name).join(', ')}\n`,
   );
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await server.stop();
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
 }
 
 function fraction(name: string, value: string | undefined): number | undefined {

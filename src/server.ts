@@ -78,6 +78,7 @@ export class StatsdServer extends EventEmitter {
   #http: http.Server | undefined;
   #connections = new Set<net.Socket>();
   #timer: NodeJS.Timeout | undefined;
+  #nextAt = 0;
   #running = false;
   #lastFlush: { at: number; lines: number; errors: number } = { at: Date.now(), lines: 0, errors: 0 };
   #perSecond = { metrics: 0, errors: 0 };
@@ -167,20 +168,29 @@ export class StatsdServer extends EventEmitter {
     return listen(server, options.port ?? 8080, options.address ?? '127.0.0.1', 'http');
   }
 
+  // Flushes happen at fixed times (wall-clock multiples with alignFlush): a
+  // timer that fires a little early or late does not shift the schedule, and
+  // each flush is stamped with its scheduled second.
   #schedule(): void {
     if (!this.#running) return;
     const interval = this.#flushInterval;
-    const delay = this.#options.alignFlush ? interval - (Date.now() % interval) : interval;
+    const now = Date.now();
+    if (this.#nextAt === 0) this.#nextAt = this.#options.alignFlush ? Math.ceil((now + 1) / interval) * interval : now + interval;
     this.#timer = setTimeout(() => {
-      this.flush();
+      const at = this.#nextAt;
+      // Node's timers may fire up to a millisecond before Date.now() reaches `at`.
+      if (Date.now() < at) return this.#schedule();
+      this.#nextAt += interval;
+      while (this.#nextAt <= Date.now()) this.#nextAt += interval; // skip what was missed
+      this.flush(Math.round(at / 1000));
       this.#schedule();
-    }, delay);
+    }, Math.max(0, this.#nextAt - now));
   }
 
-  /** Flushes now and hands the result to every sink. */
-  flush(): FlushResult {
+  /** Flushes now (stamped `timestamp`, default now) and hands the result to every sink. */
+  flush(timestamp?: number): FlushResult {
     const before = this.aggregator.stats;
-    const result = this.aggregator.flush();
+    const result = this.aggregator.flush(timestamp === undefined ? {} : { timestamp });
     const seconds = (Date.now() - this.#lastFlush.at) / 1000 || 1;
     this.#perSecond = {
       metrics: (before.lines - this.#lastFlush.lines) / seconds,
@@ -260,6 +270,8 @@ export class StatsdServer extends EventEmitter {
         backends: stats.sinks.map((s) => ({
           type: s.type,
           name: s.name,
+          address: s.address,
+          port: s.port,
           sample_freq: this.#flushInterval / 1000,
           connected: s.connected,
           bytes_sent: s.bytesSent,
@@ -276,13 +288,28 @@ export class StatsdServer extends EventEmitter {
         keys_dropped: stats.aggregator.keysDropped,
       });
     } else if (url.startsWith('/metric/')) {
-      const key = decodeURIComponent(url.slice('/metric/'.length));
+      let key: string;
+      try {
+        key = decodeURIComponent(url.slice('/metric/'.length));
+      } catch {
+        send(400, { error: 'bad key encoding' });
+        return;
+      }
       const found = this.aggregator.snapshot().find((k) => k.key === key);
-      if (found) send(200, { key, type: found.kind, expire: found.updated ? 'active' : 'inactive' });
+      if (found) send(200, { key, type: this.#typeName(found.kind), expire: found.updated ? 'active' : 'inactive' });
       else send(404, { error: 'not found', key });
     } else {
       send(404, { error: 'not found' });
     }
+  }
+
+  // brubeck's /metric type names (meter for c, counter for C); etsy's own words.
+  #typeName(kind: string): string {
+    if (this.aggregator.convention === 'brubeck') {
+      if (kind === 'counter') return 'meter';
+      if (kind === 'monotonic') return 'counter';
+    }
+    return kind;
   }
 
   #error(error: Error): void {

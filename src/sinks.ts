@@ -8,6 +8,9 @@ import { native } from './native';
 
 export interface SinkStats {
   type: string;
+  /** Where it sends (carbon's host and port); undefined for streams. */
+  address?: string;
+  port?: number;
   connected: boolean;
   /** Flushes written to the socket or stream. */
   flushesSent: number;
@@ -172,6 +175,8 @@ export class GraphiteSink implements Sink {
   stats(): SinkStats {
     return {
       type: 'carbon',
+      address: this.#options.host,
+      port: this.#options.port,
       connected: this.#connected,
       ...this.#stats,
       backlog: this.#backlog.length + (this.#inFlight ? 1 : 0),
