@@ -323,7 +323,7 @@ export class Carbon {
     options: { timeoutMs?: number; ready?: (s: Series) => boolean } = {},
   ): Promise<Series> {
     const ready = options.ready ?? ((s: Series) => s.values.some((v) => v !== null));
-    const deadline = Date.now() + (options.timeoutMs ?? 6000);
+    const deadline = Date.now() + (options.timeoutMs ?? 15000);
     let last: Series | undefined;
     for (;;) {
       last = await this.fetchOnce(metric, from, until);
@@ -331,7 +331,7 @@ export class Carbon {
       if (Date.now() > deadline) {
         throw new Error(
           `whisper has no ${options.ready ? 'expected' : ''} data for ${metric} in (${from}, ${until}] after ` +
-            `${options.timeoutMs ?? 6000} ms: ${last ? JSON.stringify(points(last)) : 'no whisper file'}\n${this.log}`,
+            `${options.timeoutMs ?? 15000} ms: ${last ? JSON.stringify(points(last)) : 'no whisper file'}\n${this.log}`,
         );
       }
       await sleep(100);
@@ -339,7 +339,7 @@ export class Carbon {
   }
 
   /** The value at unix second `t`, polling until it is set. */
-  async valueAt(metric: string, t: number, timeoutMs = 6000): Promise<number> {
+  async valueAt(metric: string, t: number, timeoutMs = 15000): Promise<number> {
     const series = await this.fetch(metric, t - 1, t, { timeoutMs, ready: (s) => valueAt(s, t) != null });
     return valueAt(series, t)!;
   }
