@@ -24,6 +24,7 @@ serve: run the daemon
   --align                flush on wall-clock multiples of the interval
   --convention NAME      brubeck (default) or etsy
   --expire SECONDS       forget keys idle this long
+  --server-name NAME     prefix of the internal metrics (brubeck: NAME.metrics …)
   --graphite HOST:PORT   send to carbon (plaintext; with --pickle, pickle)
   --pickle               use carbon's pickle protocol
   --stdout FORMAT        print flushes: carbon (default without --graphite) or json
@@ -71,6 +72,7 @@ export function configFromArgs(args: string[]): DaemonConfig {
       align: { type: 'boolean' },
       convention: { type: 'string' },
       expire: { type: 'string' },
+      'server-name': { type: 'string' },
       graphite: { type: 'string' },
       pickle: { type: 'boolean' },
       stdout: { type: 'string' },
@@ -99,6 +101,7 @@ export function configFromArgs(args: string[]): DaemonConfig {
   }
   const expire = integer('expire', values.expire);
   if (expire !== undefined) config.aggregator.expire = expire;
+  if (values['server-name'] !== undefined) config.aggregator.serverName = values['server-name'];
   if (values.graphite !== undefined) {
     const e = parseEndpoint(values.graphite, '--graphite');
     config.graphite = { host: e.host, port: e.port, format: 'plaintext' };

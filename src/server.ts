@@ -182,7 +182,8 @@ export class StatsdServer extends EventEmitter {
       if (Date.now() < at) return this.#schedule();
       this.#nextAt += interval;
       while (this.#nextAt <= Date.now()) this.#nextAt += interval; // skip what was missed
-      this.flush(Math.round(at / 1000));
+      // Stamped as the peers stamp: brubeck floors the second, etsy rounds it.
+      this.flush(this.aggregator.convention === 'etsy' ? Math.round(at / 1000) : Math.floor(at / 1000));
       this.#schedule();
     }, Math.max(0, this.#nextAt - now));
   }

@@ -232,6 +232,7 @@ describe.skipIf(missing !== undefined)('daemon → carbon-cache → whisper', ()
       '--http', '0',
       '--graphite', `127.0.0.1:${carbon.ports.line}`,
       '--flush-interval', '60000', // only the final flush, on SIGTERM
+      '--server-name', 'mxtest', // internal metrics of its own: other tests write brubeck.*
     ]);
     cleanups.push(async () => void (await d.stop('SIGKILL')));
     const port = d.listening.udp!;
@@ -279,7 +280,7 @@ describe.skipIf(missing !== undefined)('daemon → carbon-cache → whisper', ()
     expect(await only('mx.timer.max')).toBe(6);
     expect(await only('mx.hs.req')).toBe(5);
     expect(await only('mx.hs.lat.count')).toBe(1);
-    expect(await only('brubeck.errors')).toBe(6);
+    expect(await only('mxtest.errors')).toBe(6);
     for (const bad of ['mx.badtype', 'mx.badrate', 'mx.badvalue']) expect(await carbon.fetchOnce(bad, from, stoppedAt + 1)).toBeUndefined();
   });
 
