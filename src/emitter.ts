@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { LineBatch, PACK_TRAILING_NEWLINE, splitPackets } from './batch';
 import { type Endpoint, resolveEndpoint } from './endpoint';
 import { StatsdError, reasonError } from './errors';
-import { GAUGE_ABSOLUTE, GAUGE_RELATIVE, Kind, MetricStore } from './metric-store';
+import { Kind, MetricStore } from './metric-store';
 import type { MetricType } from './metric';
 import { choiceOption, integerOption, invalidOption } from './options';
 import { formatLine } from './serializer';
@@ -65,63 +65,43 @@ function checkRate(rate: number): void {
   }
 }
 
-/** A counter whose add() is a typed-array write. */
-export class CounterHandle {
+/** What every handle holds: its key's slot in the emitter's store. */
+class Handle {
   readonly name: string;
-  readonly #store: MetricStore;
-  readonly #slot: number;
+  protected readonly store: MetricStore;
+  protected readonly slot: number;
   constructor(store: MetricStore, slot: number, name: string) {
-    this.#store = store;
-    this.#slot = slot;
+    this.store = store;
+    this.slot = slot;
     this.name = name;
   }
+}
+
+/** A counter whose add() is a typed-array write. */
+export class CounterHandle extends Handle {
   add(by = 1): void {
     if (!Number.isFinite(by)) checkValue(this.name, by);
-    const s = this.#store;
-    s.values[this.#slot] = s.values[this.#slot]! + by;
-    if (s.dirty[this.#slot] === 0) s.touch(this.#slot);
+    this.store.add(this.slot, by);
   }
 }
 
 /** A gauge whose set()/add() are typed-array writes. */
-export class GaugeHandle {
-  readonly name: string;
-  readonly #store: MetricStore;
-  readonly #slot: number;
-  constructor(store: MetricStore, slot: number, name: string) {
-    this.#store = store;
-    this.#slot = slot;
-    this.name = name;
-  }
+export class GaugeHandle extends Handle {
   set(value: number): void {
     if (!Number.isFinite(value)) checkValue(this.name, value);
-    const s = this.#store;
-    s.values[this.#slot] = value;
-    s.gaugeMode[this.#slot] = GAUGE_ABSOLUTE;
-    if (s.dirty[this.#slot] === 0) s.touch(this.#slot);
+    this.store.set(this.slot, value);
   }
   add(delta: number): void {
     if (!Number.isFinite(delta)) checkValue(this.name, delta);
-    const s = this.#store;
-    s.values[this.#slot] = s.values[this.#slot]! + delta;
-    if (s.gaugeMode[this.#slot] !== GAUGE_ABSOLUTE) s.gaugeMode[this.#slot] = GAUGE_RELATIVE;
-    if (s.dirty[this.#slot] === 0) s.touch(this.#slot);
+    this.store.addGauge(this.slot, delta);
   }
 }
 
 /** Records timings of one key: record(ms), time(fn), start() → stop(). */
-export class TimerHandle {
-  readonly name: string;
-  readonly #store: MetricStore;
-  readonly #slot: number;
-  constructor(store: MetricStore, slot: number, name: string) {
-    this.#store = store;
-    this.#slot = slot;
-    this.name = name;
-  }
+export class TimerHandle extends Handle {
   record(ms: number): void {
     if (!Number.isFinite(ms)) checkValue(this.name, ms);
-    this.#store.addTiming(this.#slot, ms, 1);
+    this.store.addTiming(this.slot, ms, 1);
   }
   /** Starts a stopwatch; calling the result records the elapsed ms and returns it. */
   start(): () => number {
@@ -232,10 +212,7 @@ export class Emitter extends EventEmitter {
       if (Math.random() >= sampleRate) return;
       by /= sampleRate;
     }
-    const slot = this.#slot(Kind.Counter, 'c', name, tags);
-    const s = this.#store;
-    s.values[slot] = s.values[slot]! + by;
-    if (s.dirty[slot] === 0) this.#touch(slot);
+    this.#store.add(this.#slot(Kind.Counter, 'c', name, tags), by);
   }
 
   decrement(name: string, by = 1, sampleRate = 1, tags?: Tags): void {
@@ -246,29 +223,19 @@ export class Emitter extends EventEmitter {
   /** Reports a running total (brubeck `C`; with convention 'etsy', the change as `c`). */
   count(name: string, total: number, tags?: Tags): void {
     checkValue(name, total);
-    const slot = this.#slot(Kind.Monotonic, 'C', name, tags);
-    this.#store.values[slot] = total;
-    this.#touch(slot);
+    this.#store.set(this.#slot(Kind.Monotonic, 'C', name, tags), total);
   }
 
   /** Sets a gauge. A negative value is sent as `0|g` then `-N|g`, never as a decrement. */
   gauge(name: string, value: number, tags?: Tags): void {
     checkValue(name, value);
-    const slot = this.#slot(Kind.Gauge, 'g', name, tags);
-    const s = this.#store;
-    s.values[slot] = value;
-    s.gaugeMode[slot] = GAUGE_ABSOLUTE;
-    this.#touch(slot);
+    this.#store.set(this.#slot(Kind.Gauge, 'g', name, tags), value);
   }
 
   /** Changes a gauge by `delta` (sent as `+N|g` / `-N|g`). */
   gaugeAdd(name: string, delta: number, tags?: Tags): void {
     checkValue(name, delta);
-    const slot = this.#slot(Kind.Gauge, 'g', name, tags);
-    const s = this.#store;
-    s.values[slot] = s.values[slot]! + delta;
-    if (s.gaugeMode[slot] !== GAUGE_ABSOLUTE) s.gaugeMode[slot] = GAUGE_RELATIVE;
-    this.#touch(slot);
+    this.#store.addGauge(this.#slot(Kind.Gauge, 'g', name, tags), delta);
   }
 
   timing(name: string, ms: number, sampleRate = 1, tags?: Tags): void {
@@ -380,10 +347,6 @@ export class Emitter extends EventEmitter {
     const fullName = this.#prefix + name;
     formatLine({ name: fullName, type, value: type === 's' ? 'x' : 0, tags: allTags });
     return this.#store.register(key ?? `${type}\x1f${name}`, kind, type, fullName, allTags);
-  }
-
-  #touch(slot: number): void {
-    this.#store.touch(slot);
   }
 
   #scheduleImmediate(): void {

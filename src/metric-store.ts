@@ -105,6 +105,26 @@ export class MetricStore {
     }
   }
 
+  /** Counter: adds `by`. */
+  add(slot: number, by: number): void {
+    this.values[slot] = this.values[slot]! + by;
+    if (this.dirty[slot] === 0) this.touch(slot);
+  }
+
+  /** Monotonic total or absolute gauge: sets the value. */
+  set(slot: number, value: number): void {
+    this.values[slot] = value;
+    this.gaugeMode[slot] = GAUGE_ABSOLUTE;
+    if (this.dirty[slot] === 0) this.touch(slot);
+  }
+
+  /** Gauge change: relative unless the gauge was set this interval. */
+  addGauge(slot: number, delta: number): void {
+    this.values[slot] = this.values[slot]! + delta;
+    if (this.gaugeMode[slot] !== GAUGE_ABSOLUTE) this.gaugeMode[slot] = GAUGE_RELATIVE;
+    if (this.dirty[slot] === 0) this.touch(slot);
+  }
+
   addTiming(slot: number, value: number, rate: number): void {
     this.#timings[slot]!.add(value, rate);
     this.touch(slot);
@@ -209,4 +229,3 @@ export class MetricStore {
   }
 }
 
-export { GAUGE_ABSOLUTE, GAUGE_RELATIVE };
