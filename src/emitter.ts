@@ -151,6 +151,7 @@ export class Emitter extends EventEmitter {
   #closed = false;
   // untagged slots per kind, by name
   readonly #plain: Map<string, number>[] = [new Map(), new Map(), new Map(), new Map(), new Map(), new Map(), new Map()];
+  readonly #byTags = new WeakMap<readonly string[], Map<string, number>[]>();
   readonly #stats: EmitterStats = { sent: 0, dropped: 0, packets: 0, bytes: 0, errors: 0 };
 
   constructor(options: EmitterOptions = {}) {
@@ -319,17 +320,37 @@ export class Emitter extends EventEmitter {
    */
   #slot(kind: Kind, type: MetricType, name: string, tags: Tags): number {
     if (tags === undefined || tags.length === 0) {
-      // one map per kind, and per type for timings (ms, h and d are separate keys)
-      const plain = this.#plain[type === 'h' ? 5 : type === 'd' ? 6 : kind]!;
+      const plain = this.#plain[this.#plainIndex(kind, type)]!;
       const slot = plain.get(name);
       if (slot !== undefined) return slot;
       const created = this.#register(kind, type, name, []);
       plain.set(name, created);
       return created;
     }
+    // A frozen tags array (Object.freeze, e.g. a module constant) cannot change,
+    // so its slots are remembered by the array's identity: no key text is built.
+    const frozen = Object.isFrozen(tags);
+    let byName: Map<string, number> | undefined;
+    if (frozen) {
+      let perKind = this.#byTags.get(tags);
+      if (perKind === undefined) {
+        perKind = Array.from({ length: 7 }, () => new Map<string, number>());
+        this.#byTags.set(tags, perKind);
+      }
+      byName = perKind[this.#plainIndex(kind, type)]!;
+      const cached = byName.get(name);
+      if (cached !== undefined) return cached;
+    }
     const key = `${type}\x1f${name}\x1f${tags.join('\x1f')}`;
-    const slot = this.#store.find(key);
-    return slot >= 0 ? slot : this.#register(kind, type, name, tags, key);
+    const found = this.#store.find(key);
+    const slot = found >= 0 ? found : this.#register(kind, type, name, tags, key);
+    byName?.set(name, slot);
+    return slot;
+  }
+
+  // One slot map per kind, and per type for timings (ms, h and d are separate keys).
+  #plainIndex(kind: Kind, type: MetricType): number {
+    return type === 'h' ? 5 : type === 'd' ? 6 : kind;
   }
 
   #check(name: string, what: string, tags: readonly string[] = []): void {
