@@ -199,7 +199,7 @@ function commit() {
       .split('\n')
       .filter((l) => l.trim() !== '')
       .map((l) => l.slice(3));
-    return dirty.length === 0 ? head : `${head} + uncommitted changes to ${dirty.length} files in src/ and native/`;
+    return dirty.length === 0 ? head : `${head} + uncommitted changes to ${dirty.length} file${dirty.length === 1 ? '' : 's'} in src/ and native/`;
   } catch {
     return 'unknown';
   }

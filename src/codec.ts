@@ -66,6 +66,40 @@ function resolve(opts: ParseOptions | undefined): ResolvedParseOptions {
 // scratch is reused across calls (grown, never shrunk).
 let scratch = new Float64Array(RECORD_DOUBLES * 4096);
 const info = new Uint32Array(native.layout.infoSize);
+const NO_ERRORS = new Uint32Array(native.layout.infoSize);
+
+/** Where a batch's records live: a slab shared by small batches, or its own copy. */
+interface RecordSlice {
+  doubles: Float64Array;
+  words: Uint32Array;
+  base: number;
+}
+
+// Small batches (a datagram's worth) copy their records into a shared 1 MiB
+// slab instead of allocating each time, as Node's Buffer pool does: a typed
+// array allocation costs more than parsing a short packet. A batch keeps its
+// slab alive; a new slab starts when one is full.
+const SLAB_DOUBLES = 1 << 17;
+let slab = new Float64Array(SLAB_DOUBLES);
+let slabWords = new Uint32Array(slab.buffer);
+let slabUsed = 0;
+
+function keepRecords(count: number): RecordSlice {
+  const n = count * RECORD_DOUBLES;
+  if (n > SLAB_DOUBLES / 8) {
+    const own = scratch.slice(0, n);
+    return { doubles: own, words: new Uint32Array(own.buffer), base: 0 };
+  }
+  if (slabUsed + n > SLAB_DOUBLES) {
+    slab = new Float64Array(SLAB_DOUBLES);
+    slabWords = new Uint32Array(slab.buffer);
+    slabUsed = 0;
+  }
+  const base = slabUsed;
+  slab.set(scratch.subarray(0, n), base);
+  slabUsed += n;
+  return { doubles: slab, words: slabWords, base };
+}
 
 /**
  * The samples of one parsed input. Metrics are built only when asked for;
@@ -77,24 +111,28 @@ export class MetricBatch implements Iterable<Metric> {
   /** Number of good lines. */
   readonly lines: number;
   readonly #input: Buffer;
-  readonly #summary: Uint32Array;
+  /** The parse summary, kept only when there were bad lines. */
+  readonly #summary: Uint32Array | undefined;
   #errors: ParseErrors | undefined;
   readonly #doubles: Float64Array;
   readonly #words: Uint32Array;
+  /** Index of this batch's first record double in #doubles. */
+  readonly #base: number;
 
   /** @internal */
-  constructor(input: Buffer, records: Float64Array, summary: Uint32Array) {
+  constructor(input: Buffer, slice: RecordSlice, length: number, lines: number, summary: Uint32Array | undefined) {
     this.#input = input;
-    this.#doubles = records;
-    this.#words = new Uint32Array(records.buffer, records.byteOffset, records.length * 2);
-    this.length = summary[INFO_RECORDS]!;
-    this.lines = summary[INFO_LINES]!;
+    this.#doubles = slice.doubles;
+    this.#words = slice.words;
+    this.#base = slice.base;
+    this.length = length;
+    this.lines = lines;
     this.#summary = summary;
   }
 
   /** Bad lines: a count per reason and the first few as examples. */
   get errors(): ParseErrors {
-    this.#errors ??= readErrors(this.#input, this.#summary);
+    this.#errors ??= readErrors(this.#input, this.#summary ?? NO_ERRORS);
     return this.#errors;
   }
 
@@ -102,7 +140,7 @@ export class MetricBatch implements Iterable<Metric> {
   at(index: number): Metric | undefined {
     if (index < 0) index += this.length;
     if (!(index >= 0 && index < this.length)) return undefined;
-    const d = index * RECORD_DOUBLES;
+    const d = this.#base + index * RECORD_DOUBLES;
     const u = d * 2;
     const words = this.#words;
     const flags = words[u + U_FLAGS]!;
@@ -177,8 +215,8 @@ export function parse(input: Buffer | Uint8Array | string, opts?: ParseOptions):
     scratch = grown;
     start = resume;
   }
-  const records = scratch.slice(0, info[INFO_RECORDS]! * RECORD_DOUBLES);
-  return new MetricBatch(bytes, records, info.slice());
+  const count = info[INFO_RECORDS]!;
+  return new MetricBatch(bytes, keepRecords(count), count, info[INFO_LINES]!, info[INFO_ERRORS]! > 0 ? info.slice() : undefined);
 }
 
 /**
