@@ -74,6 +74,20 @@ ParseStatus AppendBody(const FormatInput& m, double value, bool sanitize, std::s
   if (m.type == MetricType::kSet && m.has_text) {
     if (m.text.empty()) return ParseStatus::kBadValue;
     if (!AppendChecked(m.text, sanitize, BadMemberByte, out)) return ParseStatus::kBadValue;
+  } else if (m.has_text) {
+    // Several values of one key (DogStatsD v1.1 "a:1:2:3|ms"): decimals joined
+    // by ':', each checked with the parser's own grammar.
+    const char* p = m.text.data();
+    const char* const end = p + m.text.size();
+    while (true) {
+      double v;
+      bool sign;
+      const char* stop = ScanDecimal(p, end, &v, &sign);
+      if (stop == nullptr || !std::isfinite(v) || (stop != end && *stop != ':')) return ParseStatus::kBadValue;
+      if (stop == end) break;
+      p = stop + 1;
+    }
+    out->append(m.text.data(), m.text.size());
   } else {
     if (!std::isfinite(value)) return ParseStatus::kBadValue;
     // A relative gauge always carries a sign; FormatNumber prints -0 as "0".

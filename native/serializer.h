@@ -16,7 +16,7 @@ namespace statsd {
 struct FormatInput {
   std::string_view name;
   std::string_view tags;   // tags separated by kTagSeparator (empty when none)
-  std::string_view text;   // set member, when has_text
+  std::string_view text;   // set member, or "1:2.5:3" values of another type, when has_text
   double value = 0;
   double sample_rate = 1;
   double timestamp = 0;    // unix seconds, when has_timestamp

@@ -7,7 +7,7 @@ import { type Endpoint, resolveEndpoint } from './endpoint';
 import { StatsdError, reasonError } from './errors';
 import { Kind, MetricStore } from './metric-store';
 import type { MetricType } from './metric';
-import { choiceOption, integerOption, invalidOption } from './options';
+import { booleanOption, choiceOption, integerOption, invalidOption } from './options';
 import { formatLine } from './serializer';
 import { type Transport, createTransport } from './transport';
 
@@ -28,6 +28,12 @@ export interface EmitterOptions {
   globalTags?: string[];
   /** Bytes a TCP/unix-stream emitter queues while the server is away (default 4 MiB). */
   maxQueueBytes?: number;
+  /**
+   * The endpoint is a DogStatsD agent: send a key's timings, histograms and
+   * distributions as multi-value lines (`a:1:2:3|ms`). brubeck and etsy statsd
+   * do not read them, so the default is one line per value.
+   */
+  dogstatsd?: boolean;
   /** Environment to read the endpoint from (default process.env). */
   env?: NodeJS.ProcessEnv;
 }
@@ -175,6 +181,8 @@ export class Emitter extends EventEmitter {
       etsy: convention === 'etsy',
       maxSamplesPerKey: integerOption('maxSamplesPerKey', options.maxSamplesPerKey, 1000, 1, 1 << 24),
       onFirstChange: () => this.#scheduleImmediate(),
+      packValues: booleanOption('dogstatsd', options.dogstatsd, false),
+      maxPacketBytes: this.#maxPacketBytes,
     });
     // Names and tags are checked once here and once per new key, never per call.
     if (this.#prefix !== '') this.#check(`${this.#prefix}x`, 'prefix');

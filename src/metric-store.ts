@@ -49,6 +49,12 @@ export interface StoreOptions {
   maxSamplesPerKey: number;
   /** Called when the first slot of an interval changes (schedules a flush). */
   onFirstChange: () => void;
+  /**
+   * Send a key's timings as multi-value lines (`a:1:2:3|ms`, DogStatsD v1.1),
+   * each no longer than `maxPacketBytes`. Only DogStatsD agents read them.
+   */
+  packValues: boolean;
+  maxPacketBytes: number;
 }
 
 export class MetricStore {
@@ -64,6 +70,8 @@ export class MetricStore {
   /** "name\n" and "tags\n" ('' when untagged) of each slot. */
   readonly #names: string[] = [];
   readonly #tags: string[] = [];
+  /** Bytes of a slot's line besides its values (name, type, rate, tags), for packValues. */
+  readonly #overheads: number[] = [];
   readonly #timings: (TimingSamples | undefined)[] = [];
   readonly #sets: (Set<string> | undefined)[] = [];
   readonly #index = new Map<string, number>();
@@ -91,6 +99,7 @@ export class MetricStore {
     this.#flags.push(METRIC_TYPE_CODE[type]! | (tags.length ? FLAG_TAGS : 0));
     this.#names.push(`${name}\n`);
     this.#tags.push(tags.length ? `${tags.join(TAG_SEPARATOR)}\n` : '');
+    this.#overheads.push(Buffer.byteLength(name) + (tags.length ? Buffer.byteLength(tags.join(',')) + 2 : 0) + 32);
     this.#timings.push(kind === Kind.Timing ? new TimingSamples(this.#options.maxSamplesPerKey) : undefined);
     this.#sets.push(kind === Kind.Set ? new Set<string>() : undefined);
     return slot;
@@ -188,7 +197,11 @@ export class MetricStore {
           const t = this.#timings[slot]!;
           // Each kept sample stands for seen/length calls: its rate says so.
           const kept = t.length / t.seen;
-          for (let j = 0; j < t.length; j++) batch.push(segment, t.values[j]!, t.rates[j]! * kept, 0, flags);
+          if (this.#options.packValues) {
+            this.#packTimings(batch, slot, t, kept);
+          } else {
+            for (let j = 0; j < t.length; j++) batch.push(segment, t.values[j]!, t.rates[j]! * kept, 0, flags);
+          }
           t.length = 0;
           t.seen = 0;
           break;
@@ -205,6 +218,26 @@ export class MetricStore {
     }
     this.#dirtyCount = 0;
     return overflowed;
+  }
+
+  // Multi-value lines: runs of samples with the same rate, cut so that a line
+  // fits a packet. String(v) prints exactly what the native formatter would.
+  #packTimings(batch: LineBatch, slot: number, t: TimingSamples, kept: number): void {
+    const segment = `${this.#names[slot]!}`;
+    const tags = this.#tags[slot]!;
+    const flags = this.#flags[slot]! | FLAG_TEXT;
+    const room = Math.max(16, this.#options.maxPacketBytes - this.#overheads[slot]!);
+    let j = 0;
+    while (j < t.length) {
+      const rate = t.rates[j]!;
+      let text = String(t.values[j]!);
+      for (j++; j < t.length && t.rates[j] === rate; j++) {
+        const next = String(t.values[j]!);
+        if (text.length + 1 + next.length > room) break;
+        text += `:${next}`;
+      }
+      batch.push(`${segment}${text}\n${tags}`, 0, rate * kept, 0, flags);
+    }
   }
 
   #grow(): void {

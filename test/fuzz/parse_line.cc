@@ -1,0 +1,143 @@
+// libFuzzer target: statsd::LineParser::Parse on every line of the input.
+//
+// Input: byte 0 picks the options (bit 0: brubeck dialect; bits 1-2: max line
+// bytes 8192, 16, 100, 65536); the rest is split at '\n' like WalkPacket does,
+// and each line is parsed from its own exact-size heap copy.
+// Checks, besides the sanitizers: every view of a parsed line lies inside the
+// line; the rules of DESIGN.md §4 hold for what was accepted; each value equals
+// strtod of its text (correct rounding); formatting the parsed line with
+// statsd::FormatLine and parsing it again gives back the same metric.
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "codec.h"
+#include "fuzz_support.h"
+#include "serializer.h"
+
+namespace {
+
+using statsd::Dialect;
+using statsd::LineParser;
+using statsd::MetricType;
+using statsd::ParsedLine;
+using statsd::ParseOptions;
+using statsd::ParseStatus;
+
+bool Inside(std::string_view part, std::string_view whole) {
+  if (part.empty()) return true;
+  return part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size();
+}
+
+bool Forbidden(unsigned char c) { return c < 0x20 || c == 0x7f || c == ' '; }
+
+std::string Describe(std::string_view line) { return "line \"" + fuzz::Escape(line) + "\""; }
+
+// The DESIGN.md §4 rules for an accepted line.
+void CheckAccepted(std::string_view line, const ParsedLine& p, const ParseOptions& options) {
+  const std::string why = Describe(line);
+  FUZZ_CHECK(line.size() <= options.max_line_bytes, why);
+  FUZZ_CHECK(!p.name.empty() && Inside(p.name, line), why);
+  FUZZ_CHECK(p.name.back() != '.', why);
+  for (unsigned char c : p.name) FUZZ_CHECK(!Forbidden(c) && c != ':' && c != '|', why);
+  FUZZ_CHECK(Inside(p.tags, line), why);
+  for (unsigned char c : p.tags) FUZZ_CHECK(!Forbidden(c) && c != '|', why);
+  FUZZ_CHECK(static_cast<int>(p.type) < statsd::kMetricTypeCount, why);
+  FUZZ_CHECK(p.sample_rate > 0 && p.sample_rate <= 1, why);
+  FUZZ_CHECK(!p.has_timestamp || (p.timestamp > 0 && p.timestamp < 1000000000000), why);
+  FUZZ_CHECK(p.sample_count >= 1 && p.samples != nullptr, why);
+  if (options.dialect == Dialect::kBrubeck) {
+    FUZZ_CHECK(p.sample_count == 1 && p.tags.empty() && !p.has_timestamp, why);
+    FUZZ_CHECK(p.type != MetricType::kSet && p.type != MetricType::kDistribution, why);
+  }
+  if (p.type == MetricType::kSet) {
+    FUZZ_CHECK(p.sample_count == 1, why);
+    FUZZ_CHECK(!p.samples[0].text.empty() && Inside(p.samples[0].text, line), why);
+    for (unsigned char c : p.samples[0].text) FUZZ_CHECK(c >= 0x20 && c != 0x7f && c != '|', why);
+    return;
+  }
+  for (size_t i = 0; i < p.sample_count; ++i) {
+    const statsd::Sample& s = p.samples[i];
+    FUZZ_CHECK(!s.text.empty() && Inside(s.text, line), why);
+    FUZZ_CHECK(std::isfinite(s.value), why);
+    FUZZ_CHECK(s.relative == (s.text[0] == '+' || s.text[0] == '-'), why);
+    // glibc's strtod is correctly rounded; the grammar is a subset of its own.
+    const std::string text(s.text);
+    const double expected = std::strtod(text.c_str(), nullptr);
+    if (std::isfinite(expected)) {
+      FUZZ_CHECK(s.value == expected && std::signbit(s.value) == std::signbit(expected),
+                 why + " value " + text);
+    }
+  }
+}
+
+// Formats sample `i` of `p` as a line and parses it again.
+void CheckRoundTrip(std::string_view line, const ParsedLine& p, size_t i, Dialect dialect) {
+  const statsd::Sample& s = p.samples[i];
+  std::string tags(p.tags);
+  for (char& c : tags) {
+    if (c == ',') c = statsd::kTagSeparator;
+  }
+  statsd::FormatInput m;
+  m.name = p.name;
+  m.type = p.type;
+  m.value = s.value;
+  m.relative = s.relative;
+  m.sample_rate = p.sample_rate;
+  m.has_tags = !p.tags.empty();
+  m.tags = tags;
+  m.has_timestamp = p.has_timestamp;
+  m.timestamp = static_cast<double>(p.timestamp);
+  m.has_text = p.type == MetricType::kSet;
+  m.text = s.text;
+  std::string out;
+  const ParseStatus written = statsd::FormatLine(m, false, &out);
+  const std::string why = Describe(line) + " formatted as \"" + fuzz::Escape(out) + "\"";
+  FUZZ_CHECK(written == ParseStatus::kOk, why);
+  FUZZ_CHECK(out.find('\n') == std::string::npos, why);  // no absolute negative gauge here
+
+  const fuzz::ExactCopy copy(out);
+  LineParser again(ParseOptions{dialect, UINT32_MAX});
+  ParsedLine q;
+  FUZZ_CHECK(again.Parse(copy.view(), &q) == ParseStatus::kOk, why);
+  FUZZ_CHECK(q.name == p.name && q.type == p.type && q.tags == p.tags, why);
+  FUZZ_CHECK(q.sample_rate == p.sample_rate, why);
+  FUZZ_CHECK(q.has_timestamp == p.has_timestamp && q.timestamp == p.timestamp, why);
+  FUZZ_CHECK(q.sample_count == 1, why);
+  if (p.type == MetricType::kSet) {
+    FUZZ_CHECK(q.samples[0].text == s.text, why);
+  } else {
+    FUZZ_CHECK(q.samples[0].value == s.value, why);
+    // A gauge's sign means relative; on other types a '+' or '-' is only a sign.
+    if (p.type == MetricType::kGauge) FUZZ_CHECK(q.samples[0].relative == s.relative, why);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  static constexpr uint32_t kMaxLine[] = {8192, 16, 100, 65536};
+  ParseOptions options;
+  options.dialect = (data[0] & 1) ? Dialect::kBrubeck : Dialect::kFull;
+  options.max_line_bytes = kMaxLine[(data[0] >> 1) & 3];
+  LineParser parser(options);
+
+  std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
+  while (true) {
+    const size_t nl = rest.find('\n');
+    const fuzz::ExactCopy line(rest.substr(0, nl));
+    ParsedLine parsed;
+    if (parser.Parse(line.view(), &parsed) == ParseStatus::kOk) {
+      CheckAccepted(line.view(), parsed, options);
+      for (size_t i = 0; i < parsed.sample_count; ++i) {
+        CheckRoundTrip(line.view(), parsed, i, options.dialect);
+      }
+    }
+    if (nl == std::string_view::npos) break;
+    rest.remove_prefix(nl + 1);
+  }
+  return 0;
+}
