@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <random>
 #include <unordered_set>
 
 #include "number.h"
@@ -99,8 +100,16 @@ double Seconds(double ms) { return ms / 1000.0; }
 
 }  // namespace
 
+uint64_t RandomSeed() {
+  std::random_device device;
+  return (static_cast<uint64_t>(device()) << 32) ^ device();
+}
+
 Aggregator::Aggregator(AggregatorOptions options)
-    : options_(std::move(options)), parser_(options_.parse), random_(options_.seed) {
+    : options_(std::move(options)),
+      parser_(options_.parse),
+      random_(options_.seed),
+      hash_seed_(RandomSeed()) {
   if (options_.legacy_namespace) {
     etsy_timer_namespace_ = "stats.timers.";
   } else {
@@ -182,7 +191,7 @@ bool Aggregator::OnLine(const ParsedLine& line, std::string_view) {
   Pending& p = pending_.emplace_back();
   p.line = line;
   p.kind = kind;
-  p.hash = HashKey(key);
+  p.hash = HashKey(key, hash_seed_);
   p.key_begin = static_cast<uint32_t>(pending_keys_.size());
   p.key_length = static_cast<uint32_t>(key.size());
   p.path_length = key_path_length_;
@@ -256,7 +265,7 @@ void Aggregator::Record(Entry& e, const ParsedLine& line, const Sample& s) {
       if (!is_member) e.histogram->Add(s.value, line.sample_rate, options_.max_samples_per_key, random_);
       break;
     case Kind::kSet:
-      e.members->insert(HashKey(s.text));
+      e.members->insert(HashKey(s.text, hash_seed_));
       break;
   }
 }
@@ -353,9 +362,11 @@ void Aggregator::FlushBrubeck(int64_t timestamp, GraphiteWriter* out) {
           out->Add(Name("", e, ".max"), h.max());
           out->Add(Name("", e, ".sum"), sum);
           out->Add(Name("", e, ".mean"), sum / static_cast<double>(h.seen()));
-          out->Add(Name("", e, ".median"), h.BrubeckPercentile(0.5));
-          for (const Percentile& p : options_.percentiles) {
-            out->Add(Name("", e, p.name), h.BrubeckPercentile(p.value));
+          if (!h.samples().empty()) {  // none stored when maxSamplesPerKey is 0
+            out->Add(Name("", e, ".median"), h.BrubeckPercentile(0.5));
+            for (const Percentile& p : options_.percentiles) {
+              out->Add(Name("", e, p.name), h.BrubeckPercentile(p.value));
+            }
           }
         }
         h.Reset();
@@ -377,9 +388,10 @@ void Aggregator::WriteEtsyTimer(Entry& e, GraphiteWriter* out) {
   auto add = [&](std::string_view stat, std::string_view threshold, double value) {
     out->Add(Name(ns, e, stat, threshold), value);
   };
-  if (h.empty()) {
-    add(".count", {}, 0);
-    add(".count_ps", {}, 0);
+  if (h.samples().empty()) {
+    // No samples stored (none arrived, or maxSamplesPerKey is 0): counts only.
+    add(".count", {}, h.count());
+    add(".count_ps", {}, h.count() / interval);
     return;
   }
   h.Sort();

@@ -145,6 +145,7 @@ class Aggregator {
   KeyTable table_;
   std::vector<Entry> entries_;  // dense; the table maps keys to indexes here
   Random random_;
+  const uint64_t hash_seed_;  // random per aggregator: see HashKey
   AggregatorStats stats_;
   IngestResult current_;
   // per-interval internal counts (brubeck .metrics/.errors; etsy statsd.*)

@@ -43,6 +43,7 @@ double Histogram::SumOfSquares() const {
 
 double Histogram::BrubeckPercentile(double p) const {
   const size_t n = samples_.size();
+  if (n == 0) return 0;
   // brubeck: `floor(r * size + 0.5f)` with r a float, in float arithmetic.
   const float rank_f = std::floor(static_cast<float>(p) * static_cast<float>(n) + 0.5f);
   size_t rank = rank_f < 1.0f ? 1 : static_cast<size_t>(rank_f);

@@ -11,9 +11,13 @@
 namespace statsd {
 
 // 64-bit hash of a byte string, 8 bytes per step (multiply-xorshift mixing).
-inline uint64_t HashKey(std::string_view key) {
+// `seed` must be secret and random per process (see RandomSeed): key names
+// come from the network, and with a known seed anyone could compute names
+// that all land in one probe chain and make every lookup walk it.
+inline uint64_t HashKey(std::string_view key, uint64_t seed) {
   constexpr uint64_t kMul = 0x9e3779b97f4a7c15ull;
-  uint64_t h = 0x243f6a8885a308d3ull ^ (key.size() * kMul);
+  uint64_t h = (seed ^ 0x243f6a8885a308d3ull) ^ (key.size() * kMul);
+  h = (h ^ (h >> 31)) * kMul;
   const char* p = key.data();
   size_t n = key.size();
   while (n >= 8) {
@@ -26,12 +30,15 @@ inline uint64_t HashKey(std::string_view key) {
   }
   uint64_t tail = 0;
   std::memcpy(&tail, p, n);
-  h = (h ^ tail) * kMul;
+  h = (h ^ tail ^ seed) * kMul;
   h ^= h >> 32;
   h *= 0xd6e8feb86659fd93ull;
   h ^= h >> 32;
   return h;
 }
+
+// A random 64-bit value from the operating system, for hash seeds.
+uint64_t RandomSeed();
 
 // Maps keys to indexes into the caller's entry array. `KeyOf(index)` is
 // supplied by the caller on each call, so the table stores no key copies.

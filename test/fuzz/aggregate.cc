@@ -31,17 +31,10 @@ using statsd::AggregatorOptions;
 using statsd::GraphiteFormat;
 using statsd::GraphiteWriter;
 
-// Known open findings, masked so the bounded CI run can look for new ones
-// (FUZZ_KNOWN=1 test/fuzz/run.sh unmasks them). Each has a regression test
-// marked as failing while it is open; remove the mask with the fix. See
-// docs/reliability.md.
-//   maxSamplesPerKey 0: Flush of a timer reads samples_[-1] (histogram.cc
-//   BrubeckPercentile; aggregator.cc WriteEtsyTimer reads v[0] of an empty vector).
-#ifdef STATSD_FUZZ_KNOWN
+// A known open finding can be masked here so the bounded CI run looks for new
+// ones, with a failing-while-open regression test (docs/reliability.md). None
+// is open: the maxSamplesPerKey 0 crash (flush read samples_[-1]) is fixed.
 constexpr bool kMaskZeroSampleCap = false;
-#else
-constexpr bool kMaskZeroSampleCap = true;
-#endif
 
 // Lines as WalkPacket counts them: split at '\n', empty and lone-'\r' lines skipped.
 uint32_t CountLines(std::string_view packet) {

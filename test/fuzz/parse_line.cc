@@ -6,7 +6,8 @@
 // Checks, besides the sanitizers: every view of a parsed line lies inside the
 // line; the rules of DESIGN.md §4 hold for what was accepted; each value equals
 // strtod of its text (correct rounding); formatting the parsed line with
-// statsd::FormatLine and parsing it again gives back the same metric.
+// statsd::FormatLine and parsing it again gives back the same metric, one
+// value at a time and as one value list.
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -115,6 +116,43 @@ void CheckRoundTrip(std::string_view line, const ParsedLine& p, size_t i, Dialec
   }
 }
 
+// Formats every value of `p` as one value list ("a:1:-2|ms", has_text) and
+// parses it again: the same values, as written.
+void CheckValueListRoundTrip(std::string_view line, const ParsedLine& p, Dialect dialect) {
+  std::string values;
+  for (size_t i = 0; i < p.sample_count; ++i) {
+    if (i) values.push_back(':');
+    values.append(p.samples[i].text);
+  }
+  std::string tags(p.tags);
+  for (char& c : tags) {
+    if (c == ',') c = statsd::kTagSeparator;
+  }
+  statsd::FormatInput m;
+  m.name = p.name;
+  m.type = p.type;
+  m.sample_rate = p.sample_rate;
+  m.has_tags = !p.tags.empty();
+  m.tags = tags;
+  m.has_timestamp = p.has_timestamp;
+  m.timestamp = static_cast<double>(p.timestamp);
+  m.has_text = true;
+  m.text = values;
+  std::string out;
+  const ParseStatus written = statsd::FormatLine(m, false, &out);
+  const std::string why = Describe(line) + " formatted as \"" + fuzz::Escape(out) + "\"";
+  FUZZ_CHECK(written == ParseStatus::kOk, why);
+  const fuzz::ExactCopy copy(out);
+  LineParser again(ParseOptions{dialect, UINT32_MAX});
+  ParsedLine q;
+  FUZZ_CHECK(again.Parse(copy.view(), &q) == ParseStatus::kOk, why);
+  FUZZ_CHECK(q.name == p.name && q.type == p.type && q.tags == p.tags, why);
+  FUZZ_CHECK(q.sample_count == p.sample_count, why);
+  for (size_t i = 0; i < q.sample_count; ++i) {
+    FUZZ_CHECK(q.samples[i].text == p.samples[i].text && q.samples[i].value == p.samples[i].value, why);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -135,6 +173,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (size_t i = 0; i < parsed.sample_count; ++i) {
         CheckRoundTrip(line.view(), parsed, i, options.dialect);
       }
+      if (parsed.type != MetricType::kSet) CheckValueListRoundTrip(line.view(), parsed, options.dialect);
     }
     if (nl == std::string_view::npos) break;
     rest.remove_prefix(nl + 1);

@@ -68,8 +68,8 @@ for target in $targets; do
   "$bin" -max_total_time="$seconds" -timeout=10 -max_len=16384 -print_final_stats=1 \
     -artifact_prefix="$out/findings/$target-" "$work" "test/fuzz/corpus/$target" > "$log" 2>&1
   status=$?
-  execs=$(awk '/stat::number_of_executed_units/ { print $2 }' "$log")
-  rate=$(awk '/stat::average_exec_per_sec/ { print $2 }' "$log")
+  execs=$(awk '/stat::number_of_executed_units/ { n = $2 } END { print n }' "$log")
+  rate=$(awk '/stat::average_exec_per_sec/ { n = $2 } END { print n }' "$log")
   units=$(ls "$work" | wc -l)
   summary="$seconds s, ${execs:-?} execs (${rate:-?}/s), corpus $units inputs"
   if [ $status -eq 0 ] && [ -z "$(ls "$out/findings/$target-"* 2>/dev/null)" ]; then

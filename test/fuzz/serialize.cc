@@ -7,7 +7,9 @@
 // serializer.h (the one src/serializer.ts writes): per metric a name, an
 // optional set member and optional tags, each ended by '\n' (a '\n' inside one
 // is the mismatch PackBatch must report); columns value, rate, timestamp and
-// flags = type 0-6 | kFlag* bits, as src/serializer.ts sets them.
+// flags = type 0-6 | kFlag* bits, as src/serializer.ts sets them. With
+// kFlagText the text is a set member, or for other types a value list
+// ("1:2.5", DogStatsD v1.1): the fuzzer writes one of decimals about half the time.
 // Checks, besides the sanitizers: packets are at most maxPacketBytes and split
 // only at '\n'; every line is kept or counted as dropped, in order; every line
 // parses back (statsd::LineParser) to the metric that was written; an error
@@ -23,6 +25,7 @@
 
 #include "codec.h"
 #include "fuzz_support.h"
+#include "number.h"
 #include "serializer.h"
 
 namespace {
@@ -84,7 +87,7 @@ void CheckLine(std::string_view line, const Metric& metric, bool sanitize, bool 
   statsd::LineParser parser(statsd::ParseOptions{statsd::Dialect::kFull, UINT32_MAX});
   statsd::ParsedLine p;
   FUZZ_CHECK(parser.Parse(copy.view(), &p) == ParseStatus::kOk, why);
-  FUZZ_CHECK(p.type == m.type && p.sample_count == 1, why);
+  FUZZ_CHECK(p.type == m.type, why);
   FUZZ_CHECK(p.name.size() == m.name.size(), why);
   if (!sanitize) FUZZ_CHECK(p.name == m.name, why);
   FUZZ_CHECK(p.sample_rate == (m.sample_rate == 1 ? 1.0 : m.sample_rate), why);
@@ -93,9 +96,20 @@ void CheckLine(std::string_view line, const Metric& metric, bool sanitize, bool 
   if (!sanitize && m.has_tags) FUZZ_CHECK(p.tags == Tags(metric.tags), why);
   if (!m.has_tags) FUZZ_CHECK(p.tags.empty(), why);
   if (m.type == MetricType::kSet && m.has_text) {
+    FUZZ_CHECK(p.sample_count == 1, why);
     FUZZ_CHECK(p.samples[0].text.size() == m.text.size(), why);
     if (!sanitize) FUZZ_CHECK(p.samples[0].text == m.text, why);
+  } else if (m.has_text) {
+    // A value list ("1:-2.5:3e2", DogStatsD v1.1) is written as given.
+    std::string_view values = m.text;
+    for (size_t k = 0; k < p.sample_count; ++k) {
+      const size_t colon = values.find(':');
+      FUZZ_CHECK(p.samples[k].text == values.substr(0, colon), why);
+      values = colon == std::string_view::npos ? std::string_view() : values.substr(colon + 1);
+      FUZZ_CHECK((colon == std::string_view::npos) == (k + 1 == p.sample_count), why);
+    }
   } else if (m.type != MetricType::kSet) {
+    FUZZ_CHECK(p.sample_count == 1, why);
     FUZZ_CHECK(p.samples[0].value == (zero_first ? 0.0 : m.value), why);
     if (m.type == MetricType::kGauge) {
       FUZZ_CHECK(p.samples[0].relative == (m.relative || (!zero_first && m.value < 0)), why);
@@ -125,7 +139,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     m.has_tags = in.ConsumeBool();
     m.has_timestamp = in.ConsumeBool();
     metric.name = in.ConsumeRandomLengthString(48);
-    if (m.has_text) metric.text = in.ConsumeRandomLengthString(24);
+    if (m.has_text) {
+      if (m.type != MetricType::kSet && in.ConsumeBool()) {
+        const size_t n = in.ConsumeIntegralInRange<size_t>(1, 4);
+        for (size_t k = 0; k < n; ++k) {
+          char digits[statsd::kMaxNumberChars];
+          if (k) metric.text += ':';
+          metric.text.append(digits, statsd::FormatNumber(Number(in), digits));
+        }
+      } else {
+        metric.text = in.ConsumeRandomLengthString(24);
+      }
+    }
     if (m.has_tags) metric.tags = in.ConsumeRandomLengthString(48);
     m.value = Number(in);
     m.sample_rate = Rate(in);
