@@ -376,6 +376,23 @@ runSuite({
     { text: 'pack ≥ 5× hot-shots (buffered, same packets)', case: 'pack/native', over: 'pack/hot-shots-buffered', min: 5 },
     { text: 'pack ≥ 5× hot-shots (mock mode)', case: 'pack/native', over: 'pack/hot-shots-mock', min: 5 },
   ],
+  summary: [
+    {
+      text: 'parse 1432-byte packets, one call each',
+      case: 'parse/native-packet',
+      over: 'parse/statsd-parser',
+      peer: 'statsd-parser {version}',
+      package: 'statsd-parser',
+    },
+    { text: 'parse, our TS reference parser', case: 'parse/native-packet', over: 'parse/ts-reference', peer: 'ours, pure TS' },
+    {
+      text: 'pack lines into 1432-byte packets',
+      case: 'pack/native',
+      over: 'pack/hot-shots-buffered',
+      peer: 'hot-shots {version}, buffered',
+      package: 'hot-shots',
+    },
+  ],
   notes: [
     'One operation handles the whole corpus; lines/s = operations/s × corpus lines. Every contender is checked before timing: ours and hot-shots produce byte-identical packets, every parser sees every line.',
     'Each case runs in its own Node process (bench/harness.js), so no case inherits another one\'s JIT state.',

@@ -585,6 +585,22 @@ async function main() {
         { text: `no loss at a paced ${E2E_PACE / 1e6}M calls/s (100% delivered)`, case: 'delivery/ours-paced', min: 100 },
         { text: 'no loss flat out (100% delivered)', case: 'delivery/ours', min: 100 },
       ],
+      summary: [
+        {
+          text: 'emitter, timing call with 2 tags (defaults: aggregated, sampled past 1000/key/interval)',
+          case: 'timing/ours-named',
+          over: 'timing/hot-shots',
+          peer: 'hot-shots {version}, buffered',
+          package: 'hot-shots',
+        },
+        {
+          text: 'emitter, timing call with 2 tags, every call sent as a line',
+          case: 'timing/ours-every-line',
+          over: 'timing/hot-shots',
+          peer: 'hot-shots {version}, buffered',
+          package: 'hot-shots',
+        },
+      ],
       notes: [
         'Per call: hot-shots runs buffered (maxBufferSize 1432) with a real UDP socket, not its mock mode; every contender sends to a `statsd-native serve` daemon in another process on loopback. Rates are calls/s (wall time including one event-loop turn per chunk of calls, so sends, flushes and timers run inside the window); ± is the 95% interval over ~20 ms samples.',
         'Our emitter aggregates: increments become one line per key and interval, timings one line per call up to maxSamplesPerKey per interval, then a uniform sample with a matching |@rate. hot-shots sends every call as a line (or with `aggregation: true` aggregates counters itself). The "every call sent" row puts ours on the same footing as hot-shots for timings.',

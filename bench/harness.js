@@ -25,6 +25,7 @@ const Benchmark = require('benchmark');
 //       },
 //     }],
 //     targets: [{ text, case: 'parse/native-bulk', min: 20e6 } | { text, case, over: 'group/id', min: 10 }],
+//     summary: [{ text, case: 'parse/native-packet', over: 'parse/statsd-parser', peer, package }],  // README rows
 //     notes: ['free text for the report'],
 //   });
 //
@@ -36,7 +37,7 @@ const Benchmark = require('benchmark');
 
 const OPTIONS = {
   full: { maxTime: 5, minSamples: 20 },
-  quick: { maxTime: 0.4, minSamples: 5 },
+  quick: { maxTime: 0.25, minSamples: 5 },
 };
 
 // Results are folded into this so the optimiser cannot drop a case's work.
@@ -126,6 +127,7 @@ function runSuite(spec) {
     peers: spec.peers ?? [],
     groups,
     targets: spec.targets ?? [],
+    summary: spec.summary ?? [],
     notes: spec.notes ?? [],
   };
   process.stdout.write(JSON.stringify(result) + '\n');

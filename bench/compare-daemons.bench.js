@@ -1,0 +1,378 @@
+// Daemon comparison through the load generator: our daemon and etsy statsd 0.9 on loopback, each driven by `statsd-native load` at the same rates, delivery counted at a Graphite sink.
+'use strict';
+
+// Run it with the others (`npm run bench`), alone (`npm run bench --
+// compare-daemons`, which rewrites its section of docs/benchmarks.md and its
+// charts), or directly to try other rates without touching the docs:
+//
+//   node bench/compare-daemons.bench.js [--quick] [--rates 50000,200000] [--duration S]
+//
+// It needs `npm run build` (dist/cli.js) and the devDependency `statsd`. For
+// each server and rate, on 127.0.0.1, fresh each time:
+// 1. pick a free TCP port P for the Graphite sink;
+// 2. start the server with its Graphite output at P and a FLUSH_MS interval:
+//      ours: node dist/cli.js serve --port 0 --flush-interval F --graphite 127.0.0.1:P
+//      etsy: node node_modules/statsd/stats.js config.js  (stock UDP server,
+//            graphite backend to P, management port on a free port)
+// 3. run the load generator as a user would:
+//      node dist/cli.js load --target 127.0.0.1:<udp> --rate R --duration D --sink P --wait W --json
+//    it listens on P, offers its default mix (1000 keys; c 35%, ms 30%, g 15%,
+//    h 10%, s 10%; 1432-byte datagrams) paced every millisecond, then waits
+//    until every counter increment it sent has been flushed to P, or W seconds;
+// 4. stop the server (SIGTERM, then SIGKILL after 300 ms).
+// Loss is measured on counter increments: every `c` line is `name:1|c`, and the
+// sink sums what the server flushed under `load.c.*` (ours) or
+// `stats_counts.load.c.*` (etsy). Delivered lines/s = offered lines/s × (1 - loss).
+// Server CPU comes from /proc/<pid>/stat over the step. Every child process is
+// killed when this one exits, fails or is interrupted.
+// The last line of stdout is the suite result of the bench/run.js contract.
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.join(__dirname, '..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const STATSD = path.join(ROOT, 'node_modules', 'statsd', 'stats.js');
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+const arg = (name) => {
+  const i = argv.indexOf(name);
+  return i === -1 ? undefined : argv[i + 1];
+};
+
+const RATES = arg('--rates')
+  ? arg('--rates').split(',').map(Number)
+  : quick
+    ? [100e3, 1e6]
+    : [50e3, 100e3, 250e3, 500e3, 1e6, 2e6, 4e6, 8e6];
+const DURATION = Number(arg('--duration') ?? (quick ? 0.5 : 4));
+const FLUSH_MS = quick ? 500 : 1000;
+const WAIT_S = (FLUSH_MS * 2.5) / 1000; // the last interval's flush, with room for a late one
+const LOSSLESS = 0.1; // % of counter increments lost, still counted as lossless
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const fmt = (x) => (x >= 1e6 ? `${+(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${+(x / 1e3).toFixed(1)}k` : x.toFixed(0));
+
+// --- child processes: every one is tracked and killed on the way out -------------
+
+const children = new Set();
+
+function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function killAll() {
+  for (const child of children) child.kill('SIGKILL');
+}
+
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+// The step's figures are in by then, and the sink has gone: ours would spend its
+// stop timeout trying to deliver a last flush, so it gets 300 ms before SIGKILL.
+function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 300);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function freeUdpPort() {
+  const dgram = require('node:dgram');
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    s.on('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves with the first match of `re` in the child's `stream`; rejects if it exits first. */
+function waitForOutput(child, stream, re, what) {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${text}`)), 15_000);
+    const onExit = (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code}: ${text}`));
+    };
+    child.once('exit', onExit);
+    child[stream].setEncoding('utf8');
+    const onData = (d) => {
+      text += d;
+      const m = re.exec(text);
+      if (!m) return;
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      child[stream].off('data', onData);
+      child[stream].resume();
+      resolve(m);
+    };
+    child[stream].on('data', onData);
+  });
+}
+
+function cpuSeconds(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+
+// --- the two servers ---------------------------------------------------------------
+
+const SERVERS = {
+  ours: {
+    name: 'ours, `statsd-native serve`',
+    async start(sinkPort) {
+      const child = track(
+        spawn(process.execPath, [CLI, 'serve', '--port', '0', '--flush-interval', String(FLUSH_MS), '--graphite', `127.0.0.1:${sinkPort}`], {
+          cwd: ROOT,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        }),
+      );
+      const m = await waitForOutput(child, 'stderr', /udp:\/\/[\d.]+:(\d+)/, 'statsd-native serve');
+      child.stderr.resume();
+      return { child, udpPort: Number(m[1]), stop: () => stopChild(child) };
+    },
+  },
+  etsy: {
+    name: 'etsy statsd 0.9.0',
+    async start(sinkPort) {
+      const udpPort = await freeUdpPort();
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'statsd-compare-'));
+      const config = path.join(dir, 'config.js');
+      fs.writeFileSync(
+        config,
+        `${JSON.stringify({
+          port: udpPort,
+          address: '127.0.0.1',
+          mgmt_address: '127.0.0.1',
+          mgmt_port: await freePort(),
+          graphiteHost: '127.0.0.1',
+          graphitePort: sinkPort,
+          flushInterval: FLUSH_MS,
+          backends: ['./backends/graphite'],
+        })}\n`,
+      );
+      const child = track(spawn(process.execPath, [STATSD, config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
+      child.stderr.resume();
+      await waitForOutput(child, 'stdout', /server is up/, 'etsy statsd');
+      return {
+        child,
+        udpPort,
+        async stop() {
+          await stopChild(child);
+          fs.rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+};
+
+/** `statsd-native load ... --json`: its summary object. */
+function runLoadCli(udpPort, sinkPort, rate) {
+  const args = [CLI, 'load', '--target', `127.0.0.1:${udpPort}`, '--rate', String(rate), '--duration', String(DURATION)];
+  args.push('--sink', String(sinkPort), '--wait', String(WAIT_S), '--json');
+  const child = track(spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`statsd-native load exited with ${code}: ${err.trim()}`));
+      resolve(JSON.parse(out.trim().split('\n').pop()));
+    });
+  });
+}
+
+async function step(id, rate) {
+  const sinkPort = await freePort();
+  const server = await SERVERS[id].start(sinkPort);
+  try {
+    await sleep(100);
+    const cpu0 = cpuSeconds(server.child.pid);
+    const s = await runLoadCli(server.udpPort, sinkPort, rate);
+    // the server's CPU time over the step, per second of load
+    const cpu = (cpuSeconds(server.child.pid) - cpu0) / s.elapsed;
+    const loss = s.sink.loss * 100;
+    return {
+      target: rate,
+      offered: s.achievedRate,
+      sent: s.linesSent,
+      errors: s.errors,
+      counterLines: s.counterLines,
+      counted: s.sink.counted,
+      loss,
+      delivered: s.achievedRate * (1 - s.sink.loss),
+      flushes: s.sink.flushes,
+      latency: s.sink.medianFlushLatency,
+      cpu,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function main() {
+  const load = os.loadavg()[0];
+  const results = {};
+  for (const id of Object.keys(SERVERS)) {
+    results[id] = [];
+    for (const rate of RATES) {
+      process.stderr.write(`  compare-daemons ${id} @ ${fmt(rate)} lines/s ... `);
+      const r = await step(id, rate);
+      process.stderr.write(
+        `offered ${fmt(r.offered)}/s, counter increments ${r.counted} of ${r.counterLines} (loss ${r.loss.toFixed(3)}%), ` +
+          `delivered ${fmt(r.delivered)} lines/s, server CPU ${(r.cpu * 100).toFixed(0)}%, ${r.flushes} flushes\n`,
+      );
+      results[id].push(r);
+    }
+  }
+
+  const lossless = (steps) => steps.filter((st) => st.loss < LOSSLESS).reduce((a, b) => (!a || b.target > a.target ? b : a), undefined);
+  const series = (y, text) =>
+    Object.entries(results).map(([id, steps]) => ({
+      id,
+      name: SERVERS[id].name,
+      ours: id === 'ours',
+      points: steps.map((st) => ({ x: st.target, y: y(st), text: text(st) })),
+    }));
+  const groups = [
+    {
+      name: 'delivered',
+      title: 'Delivered against offered lines/s (statsd-native load → server → Graphite sink)',
+      kind: 'series',
+      unit: 'lines/s',
+      better: 'higher',
+      x: { label: 'offered (target rate)', unit: 'lines/s', log: true },
+      y: { label: 'delivered', log: true },
+      reference: 'diagonal',
+      series: series(
+        (st) => st.delivered,
+        (st) => `${fmt(st.delivered)} of ${fmt(st.offered)} lines/s (CPU ${(st.cpu * 100).toFixed(0)}%)`,
+      ),
+    },
+    {
+      name: 'loss',
+      title: 'Counter increments lost against offered lines/s',
+      kind: 'series',
+      unit: '% lost',
+      better: 'lower',
+      x: { label: 'offered (target rate)', unit: 'lines/s', log: true },
+      y: { label: 'counter increments lost' },
+      series: series(
+        (st) => st.loss,
+        (st) => `${st.loss.toFixed(st.loss < 1 ? 3 : 1)}% (${st.counterLines - st.counted} of ${st.counterLines})`,
+      ),
+    },
+    {
+      name: 'lossless',
+      title: `Highest offered rate with < ${LOSSLESS}% of counter increments lost`,
+      unit: 'lines/s',
+      baseline: 'ours',
+      cost: false,
+      cases: Object.entries(results)
+        .map(([id, steps]) => {
+          const best = lossless(steps);
+          if (!best) return undefined;
+          const top = best === steps[steps.length - 1];
+          return {
+            id,
+            name: SERVERS[id].name,
+            note: `offered ${fmt(best.offered)}/s at the ${fmt(best.target)} step, loss ${best.loss.toFixed(3)}%${top ? ' (the top step: the limit is higher)' : ''}`,
+            rate: best.offered,
+            rme: 0,
+            samples: 1,
+          };
+        })
+        .filter(Boolean),
+    },
+  ];
+
+  const o = lossless(results.ours);
+  const e = lossless(results.etsy);
+  const oursTop = o !== undefined && o === results.ours[results.ours.length - 1];
+  const summary = [
+    {
+      text: `daemon driven by \`statsd-native load\`: highest offered rate with < ${LOSSLESS}% loss`,
+      case: 'lossless/ours',
+      ours: o ? `${oursTop ? '≥ ' : ''}${fmt(o.offered)} lines/s` : `loses ${results.ours[0].loss.toFixed(1)}% at ${fmt(RATES[0])} lines/s`,
+      peer: 'etsy statsd {version}',
+      package: 'statsd',
+      relative: !e
+        ? `loses ${results.etsy[0].loss.toFixed(1)}% already at ${fmt(RATES[0])} lines/s`
+        : o
+          ? `${fmt(e.offered)} lines/s (${oursTop ? '≥ ' : ''}${(o.offered / e.offered).toFixed(0)}x less)`
+          : `${fmt(e.offered)} lines/s`,
+    },
+  ];
+
+  process.stdout.write(
+    `${JSON.stringify({
+      suite: 'compare-daemons',
+      title: 'Daemons under the load generator: ours vs etsy statsd 0.9',
+      description:
+        `\`statsd-native load\` (default mix: 1000 keys, c 35% / ms 30% / g 15% / h 10% / s 10%, 1432-byte datagrams) ` +
+        `at ${RATES.map(fmt).join(', ')} lines/s for ${DURATION} s each against a fresh server per step on loopback UDP; ` +
+        `both servers flush every ${FLUSH_MS} ms to the load generator's Graphite sink (--sink)`,
+      quick,
+      peers: ['statsd'],
+      groups,
+      summary,
+      notes: [
+        'Servers: ours is `node dist/cli.js serve` (brubeck convention, one native receiving thread, the default receive buffer); etsy is `node node_modules/statsd/stats.js config.js` (npm statsd 0.9.0, its stock UDP server and graphite backend, management port on a free port).',
+        'Reproduce: `npm run build && node bench/compare-daemons.bench.js` (prints the tables; `--rates 50000,200000 --duration 10` to choose), or `npm run bench -- compare-daemons` to regenerate this section and its charts. The steps are at the top of bench/compare-daemons.bench.js.',
+        `Loss is of counter increments, the only lines whose delivery a Graphite sink can count exactly: the load generator sends every \`c\` line as \`name:1|c\` and the sink sums what each server flushed (ours \`load.c.*\`, etsy \`stats_counts.load.c.*\`) until all arrived or ${WAIT_S} s after the load ended. Delivered lines/s = offered × (1 - loss), i.e. the counters' loss taken as the loss of every line.`,
+        'Offered is the rate the load generator achieved (lines sent / duration); at the highest steps it can fall short of the target on this machine, and the table shows what it reached. Server CPU is the server process\'s user + system time over the whole step (load and the wait for the last flush) divided by the load\'s duration (load generator and servers share the 2 cores, and our daemon\'s receiving thread counts in its process).',
+        `Flush latency as the sink sees it (arrival minus the flush's timestamp) is not charted: both servers stamp whole seconds (ours floors, etsy rounds), so it is only known to ±1 s; median over the steps: ours ${medianLatency(results.ours)}, etsy ${medianLatency(results.etsy)}.`,
+        `The daemon suite measures the same servers with its own paced sender and the servers' own counters; this one is what a user of \`statsd-native load\` sees. The machine has ${os.cpus().length} cores; other jobs may be running (1-minute load average ${load.toFixed(2)} at the start).`,
+      ],
+    })}\n`,
+  );
+}
+
+function medianLatency(steps) {
+  const xs = steps.map((st) => st.latency).filter((x) => typeof x === 'number').sort((a, b) => a - b);
+  return xs.length ? `${xs[Math.floor(xs.length / 2)].toFixed(2)} s` : 'none';
+}
+
+main().catch((error) => {
+  console.error(`compare-daemons: ${error.stack ?? error.message}`);
+  killAll();
+  process.exit(1);
+});
