@@ -1,6 +1,12 @@
 // Daemon comparison through the load generator: our daemon and etsy statsd 0.9 on loopback, each driven by `statsd-native load` at the same rates, delivery counted at a Graphite sink.
 'use strict';
 
+const { cpuSeconds, freePort, sleep, stopChild: stopAfter, track, waitForOutput } = require('./processes');
+
+// The step's figures are in by then, and the sink has gone: ours would spend its
+// stop timeout trying to deliver a last flush, so it gets 300 ms before SIGKILL.
+const stopChild = (child) => stopAfter(child, 300);
+
 // Run it with the others (`npm run bench`), alone (`npm run bench --
 // compare-daemons`, which rewrites its section of docs/benchmarks.md and its
 // charts), or directly to try other rates without touching the docs:
@@ -53,102 +59,17 @@ const FLUSH_MS = quick ? 500 : 1000;
 const WAIT_S = (FLUSH_MS * 2.5) / 1000; // the last interval's flush, with room for a late one
 const LOSSLESS = 0.1; // % of counter increments lost, still counted as lossless
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const fmt = (x) => (x >= 1e6 ? `${+(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${+(x / 1e3).toFixed(1)}k` : x.toFixed(0));
 
 // --- child processes: every one is tracked and killed on the way out -------------
 
-const children = new Set();
 
-function track(child) {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
 
-function killAll() {
-  for (const child of children) child.kill('SIGKILL');
-}
 
-process.on('exit', killAll);
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    killAll();
-    process.exit(130);
-  });
-}
 
-// The step's figures are in by then, and the sink has gone: ours would spend its
-// stop timeout trying to deliver a last flush, so it gets 300 ms before SIGKILL.
-function stopChild(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 300);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-function freeUdpPort() {
-  const dgram = require('node:dgram');
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket('udp4');
-    s.on('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-/** Resolves with the first match of `re` in the child's `stream`; rejects if it exits first. */
-function waitForOutput(child, stream, re, what) {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${text}`)), 15_000);
-    const onExit = (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited with ${code}: ${text}`));
-    };
-    child.once('exit', onExit);
-    child[stream].setEncoding('utf8');
-    const onData = (d) => {
-      text += d;
-      const m = re.exec(text);
-      if (!m) return;
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      child[stream].off('data', onData);
-      child[stream].resume();
-      resolve(m);
-    };
-    child[stream].on('data', onData);
-  });
-}
-
-function cpuSeconds(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-  } catch {
-    return NaN;
-  }
-}
 
 // --- the two servers ---------------------------------------------------------------
 
@@ -170,7 +91,7 @@ const SERVERS = {
   etsy: {
     name: 'etsy statsd 0.9.0',
     async start(sinkPort) {
-      const udpPort = await freeUdpPort();
+      const udpPort = await freePort('udp');
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'statsd-compare-'));
       const config = path.join(dir, 'config.js');
       fs.writeFileSync(

@@ -1,6 +1,9 @@
 // Daemon: offered vs accepted lines/s and loss over loopback UDP at rising rates (1432-byte datagrams), ours vs etsy statsd 0.9.
 'use strict';
 
+// hr() is CLOCK_MONOTONIC based: comparable across processes.
+const { cpuSeconds, freePort, getJSON, hr, killAll, sleep, stopChild, track, udpSocket, waitForOutput } = require('./processes');
+
 // Not a benchmark.js suite: each server runs as a child process, a separate
 // sender process offers a fixed rate of pre-built datagrams for a few seconds
 // per step, and the suite counts what the server accepted. It prints the suite
@@ -50,9 +53,7 @@ const STEP_SECONDS = quick ? 1 : 3;
 const FLUSH_MS = 1000;
 const LOSSLESS = 0.1; // % loss still counted as lossless
 
-const hr = () => Number(process.hrtime.bigint()) / 1e9; // CLOCK_MONOTONIC: comparable across processes
 const turn = () => new Promise((resolve) => setImmediate(resolve));
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const fmt = (x) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)}k` : x.toFixed(1));
 const rateName = (r) => `${r / 1e6}M`;
 
@@ -120,57 +121,9 @@ async function sender(port, rate, seconds) {
 
 // --- helpers for the parent --------------------------------------------------------
 
-const children = new Set();
-function track(child) {
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return child;
-}
-function killAll() {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-}
 
-function stopChild(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
-function getJSON(port, pathname) {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: pathname, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(body));
-        } catch (error) {
-          reject(error);
-        }
-      });
-    });
-    req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error(`GET ${pathname} timed out`)));
-  });
-}
 
-/** rx_queue (bytes waiting) and drops of the IPv4 UDP socket bound to `port`, from /proc/net/udp. */
-function udpSocket(port) {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  for (const line of fs.readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 13 || !f[1].endsWith(`:${hex}`)) continue;
-    return { rxQueue: parseInt(f[4].split(':')[1], 16), drops: Number(f[12]) };
-  }
-  return undefined;
-}
 
 /** Resolves the time the socket's receive queue was first seen empty (polled every 10 ms). */
 async function waitQueueEmpty(port, limitMs = 20_000) {
@@ -184,60 +137,8 @@ async function waitQueueEmpty(port, limitMs = 20_000) {
   }
 }
 
-/** CPU seconds (user + system, all threads) a process has used, from /proc/<pid>/stat. */
-function cpuSeconds(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-  } catch {
-    return NaN;
-  }
-}
 
-function freePort(kind) {
-  return new Promise((resolve, reject) => {
-    if (kind === 'udp') {
-      const s = dgram.createSocket('udp4');
-      s.on('error', reject);
-      s.bind(0, '127.0.0.1', () => {
-        const { port } = s.address();
-        s.close(() => resolve(port));
-      });
-    } else {
-      const s = net.createServer();
-      s.on('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const { port } = s.address();
-        s.close(() => resolve(port));
-      });
-    }
-  });
-}
 
-function waitForOutput(child, stream, re, what) {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${text}`)), 15_000);
-    const onExit = (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited with ${code}: ${text}`));
-    };
-    child.once('exit', onExit);
-    child[stream].setEncoding('utf8');
-    const onData = (d) => {
-      text += d;
-      const m = re.exec(text);
-      if (!m) return;
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      child[stream].off('data', onData);
-      child[stream].resume();
-      resolve(m);
-    };
-    child[stream].on('data', onData);
-  });
-}
 
 const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131];
 

@@ -1,6 +1,8 @@
 // Emitter: per-call cost (counter handles, named and tagged calls) and end-to-end delivery over loopback UDP, ours vs hot-shots 17.
 'use strict';
 
+const { getJSON, hr, killAll, sleep, track, turn, udpSocket } = require('./processes');
+
 // Two parts, each case in its own process (like bench/harness.js), and the
 // suite result of the bench/run.js contract as the last line of stdout.
 //
@@ -61,39 +63,8 @@ const TIMING = {
 
 // --- shared helpers -----------------------------------------------------------
 
-const hr = () => Number(process.hrtime.bigint()) / 1e9;
-const turn = () => new Promise((resolve) => setImmediate(resolve));
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function getJSON(port, pathname) {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: pathname, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(body));
-        } catch (error) {
-          reject(error);
-        }
-      });
-    });
-    req.on('error', reject);
-    req.setTimeout(5000, () => req.destroy(new Error(`GET ${pathname} timed out`)));
-  });
-}
 
-/** rx_queue (bytes waiting) and drops of the IPv4 UDP socket bound to `port`, from /proc/net/udp. */
-function udpSocket(port) {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  for (const line of fs.readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 13 || !f[1].endsWith(`:${hex}`)) continue;
-    return { rxQueue: parseInt(f[4].split(':')[1], 16), drops: Number(f[12]) };
-  }
-  return undefined;
-}
 
 /** Waits until the daemon's socket queue is empty and its line count stops moving. */
 async function waitDrained(udpPort, httpPort, limitMs = 10_000) {
@@ -109,10 +80,6 @@ async function waitDrained(udpPort, httpPort, limitMs = 10_000) {
   }
 }
 
-const children = new Set();
-function killAll() {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-}
 
 /** Starts `statsd-native serve` on free ports; resolves { udpPort, httpPort, stop }. */
 function startDaemon() {
@@ -121,7 +88,7 @@ function startDaemon() {
     [path.join(ROOT, 'dist', 'cli.js'), 'serve', '--port', '0', '--http', '0', '--flush-interval', '1000'],
     { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  children.add(child);
+  track(child);
   return new Promise((resolve, reject) => {
     let err = '';
     const timer = setTimeout(() => {
@@ -129,7 +96,6 @@ function startDaemon() {
       reject(new Error(`daemon did not start: ${err}`));
     }, 10_000);
     child.on('exit', (code) => {
-      children.delete(child);
       clearTimeout(timer);
       reject(new Error(`daemon exited with ${code}: ${err}`));
     });
