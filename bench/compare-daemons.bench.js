@@ -1,7 +1,7 @@
 // Daemon comparison through the load generator: our daemon and etsy statsd 0.9 on loopback, each driven by `statsd-native load` at the same rates, delivery counted at a Graphite sink.
 'use strict';
 
-const { cpuSeconds, freePort, sleep, stopChild: stopAfter, track, waitForOutput } = require('./processes');
+const { cpuSeconds, freePort, sleep, startEtsyStatsd, stopChild: stopAfter, track, waitForOutput } = require('./processes');
 
 // The step's figures are in by then, and the sink has gone: ours would spend its
 // stop timeout trying to deliver a last flush, so it gets 300 ms before SIGKILL.
@@ -90,35 +90,7 @@ const SERVERS = {
   },
   etsy: {
     name: 'etsy statsd 0.9.0',
-    async start(sinkPort) {
-      const udpPort = await freePort('udp');
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'statsd-compare-'));
-      const config = path.join(dir, 'config.js');
-      fs.writeFileSync(
-        config,
-        `${JSON.stringify({
-          port: udpPort,
-          address: '127.0.0.1',
-          mgmt_address: '127.0.0.1',
-          mgmt_port: await freePort(),
-          graphiteHost: '127.0.0.1',
-          graphitePort: sinkPort,
-          flushInterval: FLUSH_MS,
-          backends: ['./backends/graphite'],
-        })}\n`,
-      );
-      const child = track(spawn(process.execPath, [STATSD, config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
-      child.stderr.resume();
-      await waitForOutput(child, 'stdout', /server is up/, 'etsy statsd');
-      return {
-        child,
-        udpPort,
-        async stop() {
-          await stopChild(child);
-          fs.rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
+    start: (sinkPort) => startEtsyStatsd({ graphitePort: sinkPort, flushInterval: FLUSH_MS, graceMs: 300 }),
   },
 };
 

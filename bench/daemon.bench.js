@@ -2,7 +2,9 @@
 'use strict';
 
 // hr() is CLOCK_MONOTONIC based: comparable across processes.
-const { cpuSeconds, freePort, getJSON, hr, killAll, sleep, stopChild, track, udpSocket, waitForOutput } = require('./processes');
+const {
+  cpuSeconds, freePort, getJSON, hr, killAll, sleep, startEtsyStatsd, stopChild, track, udpSocket, waitForOutput,
+} = require('./processes');
 
 // Not a benchmark.js suite: each server runs as a child process, a separate
 // sender process offers a fixed rate of pre-built datagrams for a few seconds
@@ -237,31 +239,8 @@ function carbonSink() {
 
 async function startEtsy() {
   const sink = await carbonSink();
-  const udpPort = await freePort('udp');
-  const mgmtPort = await freePort('tcp');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'statsd-etsy-'));
-  const config = path.join(dir, 'config.js');
-  fs.writeFileSync(
-    config,
-    `${JSON.stringify({
-      port: udpPort,
-      address: '127.0.0.1',
-      mgmt_address: '127.0.0.1',
-      mgmt_port: mgmtPort,
-      graphiteHost: '127.0.0.1',
-      graphitePort: sink.port,
-      flushInterval: FLUSH_MS,
-      backends: ['./backends/graphite'],
-    })}\n`,
-  );
-  const child = track(
-    spawn(process.execPath, [path.join(ROOT, 'node_modules', 'statsd', 'stats.js'), config], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
-  child.stderr.resume();
-  await waitForOutput(child, 'stdout', /server is up/, 'etsy statsd');
+  const etsy = await startEtsyStatsd({ graphitePort: sink.port, flushInterval: FLUSH_MS });
+  const { child, udpPort } = etsy;
   while (udpSocket(udpPort) === undefined) await sleep(10);
   const total = () => sink.flushes.reduce((a, f) => a + f.metrics - f.bad, 0);
   return {
@@ -293,9 +272,8 @@ async function startEtsy() {
       return undefined;
     },
     async stop() {
-      await stopChild(child);
+      await etsy.stop();
       sink.close();
-      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,10 +1,15 @@
 // Child processes and sockets shared by the suites that run servers: start, watch, stop, probe.
 'use strict';
 
+const { spawn } = require('node:child_process');
 const dgram = require('node:dgram');
 const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.join(__dirname, '..');
 
 const hr = () => Number(process.hrtime.bigint()) / 1e9;
 const turn = () => new Promise((resolve) => setImmediate(resolve));
@@ -125,4 +130,39 @@ function waitForOutput(child, stream, re, what) {
   });
 }
 
-module.exports = { hr, turn, sleep, track, killAll, stopChild, getJSON, udpSocket, cpuSeconds, freePort, waitForOutput };
+/**
+ * Starts etsy statsd 0.9.0 from npm on a free loopback UDP port, flushing every
+ * `flushInterval` ms to Graphite plaintext on `graphitePort`. Resolves when it
+ * says it is up: { child, udpPort, stop() } (stop also removes its config).
+ */
+async function startEtsyStatsd({ graphitePort, flushInterval, graceMs = 3000 }) {
+  const udpPort = await freePort('udp');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'statsd-etsy-'));
+  const config = path.join(dir, 'config.js');
+  const settings = {
+    port: udpPort,
+    address: '127.0.0.1',
+    mgmt_address: '127.0.0.1',
+    mgmt_port: await freePort('tcp'),
+    graphiteHost: '127.0.0.1',
+    graphitePort,
+    flushInterval,
+    backends: ['./backends/graphite'],
+  };
+  fs.writeFileSync(config, `${JSON.stringify(settings)}\n`);
+  const stats = path.join(ROOT, 'node_modules', 'statsd', 'stats.js');
+  const child = track(spawn(process.execPath, [stats, config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
+  child.stderr.resume();
+  await waitForOutput(child, 'stdout', /server is up/, 'etsy statsd');
+  return {
+    child,
+    udpPort,
+    async stop() {
+      await stopChild(child, graceMs);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+module.exports = {
+  startEtsyStatsd, hr, turn, sleep, track, killAll, stopChild, getJSON, udpSocket, cpuSeconds, freePort, waitForOutput };

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <random>
 #include <unordered_set>
 
 #include "number.h"
@@ -99,11 +98,6 @@ void AppendGraphiteTags(std::string_view tags, std::string* out) {
 double Seconds(double ms) { return ms / 1000.0; }
 
 }  // namespace
-
-uint64_t RandomSeed() {
-  std::random_device device;
-  return (static_cast<uint64_t>(device()) << 32) ^ device();
-}
 
 Aggregator::Aggregator(AggregatorOptions options)
     : options_(std::move(options)),
@@ -240,7 +234,6 @@ void Aggregator::Aggregate(const Pending& p) {
   ++stats_.lines;
   ++interval_lines_;
   stats_.samples += line.sample_count;
-  interval_samples_ += line.sample_count;
 }
 
 void Aggregator::Record(Entry& e, const ParsedLine& line, const Sample& s) {
@@ -329,7 +322,7 @@ void Aggregator::Flush(int64_t timestamp, GraphiteWriter* out) {
     if (e.updated) e.last_update = timestamp;
     e.updated = false;
   }
-  interval_lines_ = interval_samples_ = interval_errors_ = interval_packets_ = 0;
+  interval_lines_ = interval_errors_ = interval_packets_ = 0;
   last_flush_ = timestamp;
   ++stats_.flushes;
 }

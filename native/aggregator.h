@@ -150,7 +150,6 @@ class Aggregator {
   IngestResult current_;
   // per-interval internal counts (brubeck .metrics/.errors; etsy statsd.*)
   uint64_t interval_lines_ = 0;
-  uint64_t interval_samples_ = 0;
   uint64_t interval_errors_ = 0;
   uint64_t interval_packets_ = 0;
   int64_t last_flush_ = 0;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <random>
 #include <string_view>
 #include <vector>
 
@@ -38,7 +39,10 @@ inline uint64_t HashKey(std::string_view key, uint64_t seed) {
 }
 
 // A random 64-bit value from the operating system, for hash seeds.
-uint64_t RandomSeed();
+inline uint64_t RandomSeed() {
+  std::random_device device;
+  return (static_cast<uint64_t>(device()) << 32) ^ device();
+}
 
 // Maps keys to indexes into the caller's entry array. `KeyOf(index)` is
 // supplied by the caller on each call, so the table stores no key copies.

@@ -223,7 +223,7 @@ export class MetricStore {
   // Multi-value lines: runs of samples with the same rate, cut so that a line
   // fits a packet. String(v) prints exactly what the native formatter would.
   #packTimings(batch: LineBatch, slot: number, t: TimingSamples, kept: number): void {
-    const segment = `${this.#names[slot]!}`;
+    const name = this.#names[slot]!;
     const tags = this.#tags[slot]!;
     const flags = this.#flags[slot]! | FLAG_TEXT;
     const room = Math.max(16, this.#options.maxPacketBytes - this.#overheads[slot]!);
@@ -236,7 +236,7 @@ export class MetricStore {
         if (text.length + 1 + next.length > room) break;
         text += `:${next}`;
       }
-      batch.push(`${segment}${text}\n${tags}`, 0, rate * kept, 0, flags);
+      batch.push(`${name}${text}\n${tags}`, 0, rate * kept, 0, flags);
     }
   }
 
