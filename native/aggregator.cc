@@ -168,6 +168,8 @@ Aggregator::Entry* Aggregator::FindOrCreate(std::string_view key, uint64_t hash,
       table_.Find(key, hash, [this](uint32_t i) { return std::string_view(entries_[i].key); });
   if (index != KeyTable::kMissing) return &entries_[index];
   if (entries_.size() >= options_.max_keys) return nullptr;
+  if (key_bytes_ + key.size() > options_.max_key_bytes) return nullptr;
+  key_bytes_ += key.size();
   table_.Insert(hash, static_cast<uint32_t>(entries_.size()));
   Entry& entry = entries_.emplace_back();
   entry.key.assign(key.data(), key.size());
@@ -257,9 +259,15 @@ void Aggregator::Record(Entry& e, const ParsedLine& line, const Sample& s) {
     case Kind::kTimer:
       if (!is_member) e.histogram->Add(s.value, line.sample_rate, options_.max_samples_per_key, random_);
       break;
-    case Kind::kSet:
-      e.members->insert(HashKey(s.text, hash_seed_));
+    case Kind::kSet: {
+      const uint64_t member = HashKey(s.text, hash_seed_);
+      if (e.members->size() < options_.max_set_members) {
+        e.members->insert(member);
+      } else if (e.members->count(member) == 0) {
+        ++stats_.members_dropped;
+      }
       break;
+    }
   }
 }
 
@@ -267,6 +275,7 @@ void Aggregator::RemoveAt(size_t index) {
   Entry& e = entries_[index];
   auto key_of = [this](uint32_t i) { return std::string_view(entries_[i].key); };
   table_.Erase(e.key, e.hash, key_of);
+  key_bytes_ -= e.key.size();
   const size_t last = entries_.size() - 1;
   if (index != last) {
     table_.Renumber(entries_[last].hash, static_cast<uint32_t>(last), static_cast<uint32_t>(index));

@@ -41,6 +41,12 @@ struct AggregatorOptions {
   double flush_interval_ms = 10000;   // for count_ps and counter rates
   uint32_t max_samples_per_key = 65535;
   uint32_t max_keys = 1000000;
+  // Bytes of key names held (names + tags as stored). With max_keys it bounds
+  // the memory of keys: long hostile names cost their length, not just a slot.
+  uint64_t max_key_bytes = uint64_t{256} << 20;
+  // Distinct members a set key counts per interval; past it, new members are
+  // dropped and counted (members_dropped), and the set reports the cap.
+  uint32_t max_set_members = 1000000;
   double expire = 0;                  // seconds idle before a key is freed; 0 = never
   uint64_t seed = 1;                  // reservoir sampling
   // brubeck
@@ -73,7 +79,8 @@ struct AggregatorStats {
   uint64_t samples = 0;         // values aggregated (a multi-value line gives several)
   uint64_t errors = 0;          // bad lines (parse errors and rejected values)
   uint64_t by_reason[kParseStatusCount] = {};
-  uint64_t keys_dropped = 0;    // samples refused because maxKeys was reached
+  uint64_t keys_dropped = 0;    // samples refused because maxKeys or maxKeyBytes was reached
+  uint64_t members_dropped = 0; // set members refused because maxSetMembers was reached
   uint64_t keys_expired = 0;
   uint64_t flushes = 0;
 };
@@ -98,6 +105,8 @@ class Aggregator {
   void Flush(int64_t timestamp, GraphiteWriter* out);
 
   size_t keys() const;
+  // Bytes of the key names held now (what max_key_bytes bounds).
+  uint64_t key_bytes() const { return key_bytes_; }
   const AggregatorStats& stats() const { return stats_; }
   const AggregatorOptions& options() const { return options_; }
 
@@ -147,6 +156,7 @@ class Aggregator {
   Random random_;
   const uint64_t hash_seed_;  // random per aggregator: see HashKey
   AggregatorStats stats_;
+  uint64_t key_bytes_ = 0;
   IngestResult current_;
   // per-interval internal counts (brubeck .metrics/.errors; etsy statsd.*)
   uint64_t interval_lines_ = 0;

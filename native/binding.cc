@@ -145,6 +145,8 @@ statsd::AggregatorOptions ReadAggregatorOptions(const Napi::Object& o) {
   a.flush_interval_ms = NumberField(o, "flushInterval");
   a.max_samples_per_key = static_cast<uint32_t>(NumberField(o, "maxSamplesPerKey"));
   a.max_keys = static_cast<uint32_t>(NumberField(o, "maxKeys"));
+  a.max_key_bytes = static_cast<uint64_t>(NumberField(o, "maxKeyBytes"));
+  a.max_set_members = static_cast<uint32_t>(NumberField(o, "maxSetMembers"));
   a.expire = NumberField(o, "expire");
   a.seed = static_cast<uint64_t>(NumberField(o, "seed"));
   a.percentiles = PercentilesField(o, "percentiles");
@@ -255,6 +257,8 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
     out[i++] = static_cast<double>(s.flushes);
     out[i++] = static_cast<double>(shared_->aggregator.keys());
     for (int r = 0; r < statsd::kParseStatusCount; ++r) out[i++] = static_cast<double>(s.by_reason[r]);
+    out[i++] = static_cast<double>(s.members_dropped);
+    out[i++] = static_cast<double>(shared_->aggregator.key_bytes());
     return info.Env().Undefined();
   }
 

@@ -19,6 +19,13 @@ export interface AggregatorOptions {
   maxSamplesPerKey?: number;
   /** Most keys held; samples for new keys past it are dropped and counted (default 1e6). */
   maxKeys?: number;
+  /**
+   * Most bytes of key names held (name + tags; default 256 MiB). Like maxKeys,
+   * samples for new keys past it are dropped and counted in `keysDropped`.
+   */
+  maxKeyBytes?: number;
+  /** Distinct members counted per set key and interval; past it new members are dropped and counted in `membersDropped` (default 1e6). */
+  maxSetMembers?: number;
   /** Seconds a key may stay idle before it is no longer reported and is freed (0 = never). */
   expire?: number;
   /** Seed for reservoir sampling (default 1), for reproducible percentiles. */
@@ -66,7 +73,12 @@ export interface AggregatorStats {
   errors: number;
   byReason: Record<ParseReason, number>;
   keys: number;
+  /** Samples refused because maxKeys or maxKeyBytes was reached (each line also counts in errors). */
   keysDropped: number;
+  /** Bytes of key names held now (bounded by maxKeyBytes). */
+  keyBytes: number;
+  /** Set members refused because their key had maxSetMembers members this interval. */
+  membersDropped: number;
   keysExpired: number;
   flushes: number;
 }
@@ -86,7 +98,7 @@ interface NativeAggregator {
 type NativeAggregatorClass = new (options: object, results: Float64Array) => NativeAggregator;
 const NativeAggregatorCtor = (native as unknown as { Aggregator: NativeAggregatorClass }).Aggregator;
 
-const STATS_FIELDS = 8 + PARSE_REASONS.length;
+const STATS_FIELDS = 8 + PARSE_REASONS.length + 2;
 
 // The native object behind each Aggregator, for the native UDP receiver
 // (src/server.ts); not part of the public API.
@@ -147,6 +159,8 @@ function toNativeOptions(o: AggregatorOptions): object {
     flushInterval: integerOption('flushInterval', o.flushInterval, 10000, 1, 2 ** 31),
     maxSamplesPerKey: integerOption('maxSamplesPerKey', o.maxSamplesPerKey, 65535, 0, 0xffffffff),
     maxKeys: integerOption('maxKeys', o.maxKeys, 1_000_000, 0, 0xffffffff),
+    maxKeyBytes: integerOption('maxKeyBytes', o.maxKeyBytes, 256 * 2 ** 20, 0, Number.MAX_SAFE_INTEGER),
+    maxSetMembers: integerOption('maxSetMembers', o.maxSetMembers, 1_000_000, 0, 0xffffffff),
     expire,
     seed: integerOption('seed', o.seed, 1, 0, Number.MAX_SAFE_INTEGER),
     percentiles: percentiles.map((value) => ({ value, name: brubeckPercentileName(value) })),
@@ -224,6 +238,8 @@ export class Aggregator {
       samples: s[2]!,
       errors: s[3]!,
       keysDropped: s[4]!,
+      keyBytes: s[8 + PARSE_REASONS.length + 1]!,
+      membersDropped: s[8 + PARSE_REASONS.length]!,
       keysExpired: s[5]!,
       flushes: s[6]!,
       keys: s[7]!,

@@ -29,6 +29,9 @@ serve: run the daemon
   --pickle               use carbon's pickle protocol
   --stdout FORMAT        print flushes: carbon (default without --graphite) or json
   --http [HOST:]PORT     serve /ping, /stats and /metric/<key>
+  --shutdown-timeout MS  on SIGTERM/SIGINT, wait this long for carbon to take
+                         the last flushes (default 5000); what it did not take
+                         is reported as dropped
 
 load: send a paced statsd mix to any server
   --target ENDPOINT      host:port, udp://, tcp://, unix:///path, unixstream:///path
@@ -77,6 +80,7 @@ export function configFromArgs(args: string[]): DaemonConfig {
       pickle: { type: 'boolean' },
       stdout: { type: 'string' },
       http: { type: 'string' },
+      'shutdown-timeout': { type: 'string' },
     },
     strict: true,
   });
@@ -90,7 +94,7 @@ export function configFromArgs(args: string[]): DaemonConfig {
     };
   }
   const tcpPort = integer('tcp-port', values['tcp-port']);
-  if (tcpPort !== undefined) config.tcp = { address: config.udp?.address ?? '127.0.0.1', port: tcpPort };
+  if (tcpPort !== undefined) config.tcp = { ...config.tcp, address: config.tcp?.address ?? config.udp?.address ?? '127.0.0.1', port: tcpPort };
   if (values.unix) config.unix = values.unix;
   config.flushInterval = integer('flush-interval', values['flush-interval']) ?? config.flushInterval;
   if (config.flushInterval < 1) fail('--flush-interval must be at least 1 ms');
@@ -104,13 +108,14 @@ export function configFromArgs(args: string[]): DaemonConfig {
   if (values['server-name'] !== undefined) config.aggregator.serverName = values['server-name'];
   if (values.graphite !== undefined) {
     const e = parseEndpoint(values.graphite, '--graphite');
-    config.graphite = { host: e.host, port: e.port, format: 'plaintext' };
+    config.graphite = { ...config.graphite, host: e.host, port: e.port, format: 'plaintext' };
   }
   if (values.pickle && config.graphite) config.graphite.format = 'pickle';
   if (values.stdout !== undefined) {
     if (values.stdout !== 'carbon' && values.stdout !== 'json') fail('--stdout is carbon or json');
     config.stdout = values.stdout;
   }
+  config.shutdownTimeout = integer('shutdown-timeout', values['shutdown-timeout']) ?? config.shutdownTimeout;
   if (values.http !== undefined) {
     const colon = values.http.lastIndexOf(':');
     const port = integer('http', values.http.slice(colon + 1))!;
@@ -147,7 +152,10 @@ async function serve(args: string[]): Promise<void> {
   // Handlers first: a signal that arrives while starting still flushes and exits 0.
   let stopping: Promise<void> | undefined;
   const stop = () => {
-    stopping ??= server.stop().then(() => process.exit(0));
+    stopping ??= server.stop(config.shutdownTimeout).then(() => {
+      process.stderr.write(`statsd-native: stopped; ${shutdownReport(server)}\n`);
+      process.exit(0);
+    });
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -163,6 +171,13 @@ async function serve(args: string[]): Promise<void> {
     `statsd-native: listening on ${inputs.join(', ')}; ${config.aggregator.convention ?? 'brubeck'} convention; ` +
       `flushing every ${config.flushInterval} ms to ${server.sinks.map((s) => s.name).join(', ')}\n`,
   );
+}
+
+/** What each sink delivered and dropped over the daemon's life, for the last log line. */
+function shutdownReport(server: StatsdServer): string {
+  return server.stats.sinks
+    .map((s) => `${s.name}: ${s.flushesSent} flushes delivered, ${s.flushesDropped} dropped (${s.metricsDropped} datapoints)`)
+    .join('; ');
 }
 
 function fraction(name: string, value: string | undefined): number | undefined {

@@ -9,13 +9,15 @@ import { StatsdError } from './errors';
 export interface DaemonConfig {
   aggregator: AggregatorOptions;
   udp?: { address: string; port: number; workers: number };
-  tcp?: { address: string; port: number };
+  tcp?: { address: string; port: number; maxConnections?: number };
   unix?: string;
   http?: { address: string; port: number };
-  graphite?: { host: string; port: number; format: 'plaintext' | 'pickle' };
+  graphite?: { host: string; port: number; format: 'plaintext' | 'pickle'; maxBacklog?: number };
   stdout?: 'carbon' | 'json';
   flushInterval: number;
   alignFlush: boolean;
+  /** ms the shutdown waits for sinks to deliver (default 5000). */
+  shutdownTimeout: number;
 }
 
 /** The embedded default: UDP 127.0.0.1:8125, brubeck convention, stdout, 10 s. */
@@ -25,6 +27,7 @@ export function defaultConfig(): DaemonConfig {
     udp: { address: '127.0.0.1', port: 8125, workers: 1 },
     flushInterval: 10000,
     alignFlush: false,
+    shutdownTimeout: 5000,
   };
 }
 
@@ -141,6 +144,35 @@ export function fromEtsy(file: string, c: Obj): DaemonConfig {
   return config;
 }
 
+/** The resource limits a config's `limits` object may set (our extension, in both formats). */
+const AGGREGATOR_LIMITS = ['maxLineBytes', 'maxKeys', 'maxKeyBytes', 'maxSamplesPerKey', 'maxSetMembers'] as const;
+
+/**
+ * Applies `"limits": { ... }` to `config`: the aggregator's limits, the TCP
+ * input's `maxConnections` and the carbon backlog's `maxBacklog` (flushes).
+ * Values are checked here for type; ranges by the components that use them.
+ */
+function applyLimits(file: string, c: Obj, config: DaemonConfig): void {
+  if (c.limits === undefined) return;
+  if (!isObject(c.limits)) throw configError(file, 'limits must be an object');
+  const limits = c.limits;
+  const known = [...AGGREGATOR_LIMITS, 'maxConnections', 'maxBacklog'];
+  for (const key of Object.keys(limits)) {
+    if (!known.includes(key)) throw configError(file, `unknown limit ${JSON.stringify(key)} (known: ${known.join(', ')})`);
+    const v = limits[key];
+    if (!Number.isInteger(v) || (v as number) < 0) throw configError(file, `limits.${key} must be a whole number >= 0, not ${JSON.stringify(v)}`);
+  }
+  for (const key of AGGREGATOR_LIMITS) if (limits[key] !== undefined) config.aggregator[key] = limits[key] as number;
+  if (limits.maxConnections !== undefined) {
+    if (!config.tcp) throw configError(file, 'limits.maxConnections needs a TCP server');
+    config.tcp.maxConnections = limits.maxConnections as number;
+  }
+  if (limits.maxBacklog !== undefined) {
+    if (!config.graphite) throw configError(file, 'limits.maxBacklog needs a graphite backend');
+    config.graphite.maxBacklog = limits.maxBacklog as number;
+  }
+}
+
 /**
  * Reads a config file: brubeck JSON (has "samplers" or "backends" objects) or
  * etsy statsd's JavaScript object literal. Errors name the file.
@@ -165,5 +197,7 @@ export function loadConfig(file: string): DaemonConfig {
   }
   if (!isObject(value)) throw configError(file, 'expected an object');
   const brubeck = Array.isArray(value.samplers) || (Array.isArray(value.backends) && value.backends.some(isObject));
-  return brubeck ? fromBrubeck(file, value) : fromEtsy(file, value);
+  const config = brubeck ? fromBrubeck(file, value) : fromEtsy(file, value);
+  applyLimits(file, value, config);
+  return config;
 }

@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import { Aggregator, type AggregatorOptions, type FlushResult, nativeAggregatorOf } from './aggregator';
 import { StatsdError } from './errors';
 import { native, type NativeReceiver, type ReceiverOptions } from './native';
+import { LineAssembler } from './line-assembler';
 import { errnoError } from './transport';
 import type { Sink } from './sinks';
 
@@ -29,45 +30,6 @@ export interface ServerOptions {
 
 const VERSION: string = (require('../package.json') as { version: string }).version;
 
-/** Splits a TCP stream into whole lines; the tail waits for the next chunk. */
-class LineAssembler {
-  #rest: Buffer | undefined;
-  readonly #maxLineBytes: number;
-  overlong = 0;
-
-  constructor(maxLineBytes: number) {
-    this.#maxLineBytes = maxLineBytes;
-  }
-
-  /** The whole lines of `chunk` (with what was left before), or undefined. */
-  push(chunk: Buffer): Buffer | undefined {
-    const data = this.#rest ? Buffer.concat([this.#rest, chunk]) : chunk;
-    const last = data.lastIndexOf(10);
-    if (last < 0) {
-      this.#keep(data);
-      return undefined;
-    }
-    this.#keep(data.subarray(last + 1));
-    return data.subarray(0, last + 1);
-  }
-
-  /** What remains at the end of the stream. */
-  end(): Buffer | undefined {
-    const rest = this.#rest;
-    this.#rest = undefined;
-    return rest;
-  }
-
-  #keep(tail: Buffer): void {
-    if (tail.length > this.#maxLineBytes) {
-      this.overlong++; // a line that can never be valid: drop it, stay bounded
-      this.#rest = undefined;
-      return;
-    }
-    this.#rest = tail.length ? Buffer.from(tail) : undefined;
-  }
-}
-
 export class StatsdServer extends EventEmitter {
   readonly aggregator: Aggregator;
   readonly sinks: readonly Sink[];
@@ -76,13 +38,14 @@ export class StatsdServer extends EventEmitter {
   #receivers: NativeReceiver[] = [];
   #tcp: net.Server | undefined;
   #http: http.Server | undefined;
-  #connections = new Set<net.Socket>();
+  /** Open TCP input connections and their line buffers. */
+  #connections = new Map<net.Socket, LineAssembler>();
   #timer: NodeJS.Timeout | undefined;
   #nextAt = 0;
   #running = false;
   #lastFlush: { at: number; lines: number; errors: number } = { at: Date.now(), lines: 0, errors: 0 };
   #perSecond = { metrics: 0, errors: 0 };
-  #tcpOverlong = 0;
+  readonly #tcpStats = { accepted: 0, refused: 0, resets: 0, truncatedLines: 0, overlongLines: 0 };
   readonly #receiverStats = new Float64Array(7);
   udpPort = 0;
   tcpPort = 0;
@@ -141,23 +104,32 @@ export class StatsdServer extends EventEmitter {
   #startTcp(options: NonNullable<ServerOptions['tcp']>): Promise<number> {
     const maxLineBytes = this.#options.aggregator?.maxLineBytes ?? 8192;
     const server = net.createServer((socket) => {
-      this.#connections.add(socket);
       const lines = new LineAssembler(maxLineBytes);
+      this.#connections.set(socket, lines);
+      this.#tcpStats.accepted++;
       socket.on('data', (chunk: Buffer) => {
         const whole = lines.push(chunk);
         if (whole) this.aggregator.ingest(whole);
       });
       socket.on('end', () => {
         const rest = lines.end();
-        if (rest) this.aggregator.ingest(rest);
+        if (rest) this.aggregator.ingest(rest); // a clean close ends the last line
       });
-      socket.on('error', () => socket.destroy());
+      socket.on('error', () => {
+        this.#tcpStats.resets++;
+        socket.destroy();
+      });
       socket.on('close', () => {
-        this.#tcpOverlong += lines.overlong;
+        // After a reset (or our destroy at shutdown) the unterminated last
+        // line may be cut short: it cannot be trusted, so it is counted.
+        if (lines.end()) this.#tcpStats.truncatedLines++;
+        this.#tcpStats.overlongLines += lines.overlong;
         this.#connections.delete(socket);
       });
     });
     server.maxConnections = options.maxConnections ?? 1024;
+    // Node closes a connection past maxConnections at once; count it.
+    server.on('drop', () => this.#tcpStats.refused++);
     this.#tcp = server;
     return listen(server, options.port ?? 8125, options.address ?? '127.0.0.1', 'tcp');
   }
@@ -218,8 +190,17 @@ export class StatsdServer extends EventEmitter {
   async #closeInputs(): Promise<void> {
     for (const r of this.#receivers) r.stop();
     this.#receivers = [];
-    for (const socket of this.#connections) socket.end();
+    // Ask TCP senders to finish (FIN); one that has not closed its side within
+    // a second is cut off, so a stuck client cannot hold up the shutdown
+    // (nor can an HTTP client that never finishes its request).
+    for (const socket of this.#connections.keys()) socket.end();
+    const httpServer = this.#http;
+    const cutOff = setTimeout(() => {
+      for (const socket of this.#connections.keys()) socket.destroy();
+      httpServer?.closeAllConnections();
+    }, 1000);
     await Promise.all([close(this.#tcp), close(this.#http)]);
+    clearTimeout(cutOff);
     this.#tcp = this.#http = undefined;
   }
 
@@ -239,10 +220,19 @@ export class StatsdServer extends EventEmitter {
     return {
       aggregator: this.aggregator.stats,
       udp,
-      tcp: { connections: this.#connections.size, overlongLines: this.#tcpOverlong },
+      tcp: this.#tcpInputStats(),
       sinks: this.sinks.map((s) => ({ name: s.name, ...s.stats() })),
       perSecond: this.#perSecond,
     };
+  }
+
+  #tcpInputStats() {
+    const tcp = { connections: this.#connections.size, pendingBytes: 0, ...this.#tcpStats };
+    for (const lines of this.#connections.values()) {
+      tcp.pendingBytes += lines.pending;
+      tcp.overlongLines += lines.overlong; // closed connections are in #tcpStats
+    }
+    return tcp;
   }
 
   #serveHttp(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -287,6 +277,9 @@ export class StatsdServer extends EventEmitter {
         tcp: stats.tcp,
         errors_by_reason: stats.aggregator.byReason,
         keys_dropped: stats.aggregator.keysDropped,
+        key_bytes: stats.aggregator.keyBytes,
+        members_dropped: stats.aggregator.membersDropped,
+        flushes: stats.aggregator.flushes,
       });
     } else if (url.startsWith('/metric/')) {
       let key: string;

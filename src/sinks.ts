@@ -158,17 +158,26 @@ export class GraphiteSink implements Sink {
     });
   }
 
+  /**
+   * Gives up on what is not delivered yet, counting it as dropped, and closes
+   * the connection without waiting on carbon: a flush still being written when
+   * close() is called counts as dropped even if carbon got part of it. Never
+   * hangs, even on a carbon that stopped reading.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    const socket = this.#socket;
-    if (socket) await new Promise<void>((resolve) => socket.end(resolve));
-    for (const p of this.#backlog) {
+    const undelivered = this.#inFlight ? [this.#inFlight, ...this.#backlog] : this.#backlog;
+    this.#inFlight = undefined;
+    this.#backlog = [];
+    for (const p of undelivered) {
       this.#stats.flushesDropped++;
       this.#stats.metricsDropped += p.metrics;
     }
-    this.#backlog = [];
+    const socket = this.#socket;
+    if (socket && undelivered.length) socket.destroy();
+    else if (socket) await endWithin(socket, 1000);
     this.#wake();
   }
 
@@ -182,6 +191,20 @@ export class GraphiteSink implements Sink {
       backlog: this.#backlog.length + (this.#inFlight ? 1 : 0),
     };
   }
+}
+
+/** Ends `socket` (FIN after what is written), or destroys it after `ms`. */
+function endWithin(socket: net.Socket, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve();
+    }, ms);
+    socket.end(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** Writes each flush to a stream (stdout by default) as carbon lines or JSON lines. */

@@ -138,6 +138,44 @@ describe('caps and expiry', () => {
     expect(flushed(agg)).toMatchObject({ a: 2, b: 1 });
   });
 
+  it('drops and counts samples for new keys past maxKeyBytes, and frees the bytes of expired keys', () => {
+    // Each key costs its name and tags plus one byte (the kind).
+    const agg = new Aggregator({ maxKeyBytes: 12, expire: 20 });
+    const r = agg.ingest('aaaaa:1|c\nbbbbb:1|c\nc:1|c\naaaaa:2|c');
+    expect(r).toEqual({ lines: 3, errors: 1 });
+    expect(agg.stats).toMatchObject({ keys: 2, keyBytes: 12, keysDropped: 1 });
+    expect(flushed(agg, T)).toMatchObject({ aaaaa: 3, bbbbb: 1 });
+    flushed(agg, T + 10);
+    flushed(agg, T + 20); // both idle for 20 s: expired, their bytes freed
+    expect(agg.stats).toMatchObject({ keys: 0, keyBytes: 0, keysExpired: 2 });
+    expect(agg.ingest('c:1|c|#env:prod')).toEqual({ lines: 1, errors: 0 });
+    expect(agg.stats.keyBytes).toBe('c;env=prod'.length + 1);
+  });
+
+  it('counts one long hostile name against maxKeyBytes, not just one key slot', () => {
+    const agg = new Aggregator({ maxKeyBytes: 64 * 1024 });
+    const long = (i: number) => `${'x'.repeat(8000)}${i}:1|ms`;
+    for (let i = 0; i < 20; i++) agg.ingest(long(i));
+    // 8 names of ~8 KB fit in 64 KiB; the other 12 are refused and counted.
+    expect(agg.stats).toMatchObject({ keys: 8, keysDropped: 12, errors: 12 });
+    expect(agg.stats.keyBytes).toBeLessThanOrEqual(64 * 1024);
+  });
+
+  it('caps distinct set members per interval at maxSetMembers and counts the rest', () => {
+    const agg = new Aggregator({ maxSetMembers: 3 });
+    agg.ingest(['u:a|s', 'u:b|s', 'u:c|s', 'u:d|s', 'u:a|s', 'u:e|s', 'v:z|s'].join('\n'));
+    expect(agg.stats.membersDropped).toBe(2); // d and e; a was already counted
+    expect(flushed(agg)).toMatchObject({ u: 3, v: 1 });
+    agg.ingest('u:d|s'); // a new interval starts empty
+    expect(flushed(agg)).toMatchObject({ u: 1 });
+    expect(agg.stats.membersDropped).toBe(2);
+  });
+
+  it('rejects limits that are not integers >= 0', () => {
+    expect(() => new Aggregator({ maxKeyBytes: -1 })).toThrow(/maxKeyBytes/);
+    expect(() => new Aggregator({ maxSetMembers: 1.5 })).toThrow(/maxSetMembers/);
+  });
+
   it('expires idle keys after `expire` seconds and frees them', () => {
     const agg = new Aggregator({ expire: 20 });
     agg.ingest('idle:1|c\ngauge:5|g');

@@ -7,11 +7,12 @@
 //   byte 0  bit 0 etsy, 1 brubeck dialect, 2 pickle, 3 keyNameSanitize off,
 //           4 legacyNamespace off, 5 deleteIdleStats, 6 expire 15 s, 7 flushCounts off
 //   byte 1  maxKeys (0-255)
-//   byte 2  maxSamplesPerKey (low 3 bits: 0-7), maxLineBytes (bits 3-4: 8192 16 100 65536)
+//   byte 2  maxSamplesPerKey (low 3 bits: 0-7), maxLineBytes (bits 3-4: 8192 16 100 65536),
+//           maxKeyBytes (bits 5-6: 256 MiB 8 64 512), maxSetMembers 3 (bit 7)
 //   byte 3  percentiles / percentThreshold set (low 2 bits), histogram bins (bit 2)
 // The options are those src/aggregator.ts can hand to native (its validation).
 // Checks, besides the sanitizers: each Ingest counts every line exactly once
-// (lines + errors); keys never exceed maxKeys; the totals add up; plaintext
+// (lines + errors); keys never exceed maxKeys nor their bytes maxKeyBytes; the totals add up; plaintext
 // output is well-formed "name value timestamp" lines, one per datapoint, and
 // pickle output is well-framed messages.
 #include <cmath>
@@ -63,6 +64,9 @@ AggregatorOptions OptionsFrom(const uint8_t* h) {
   if (kMaskZeroSampleCap && o.max_samples_per_key == 0) o.max_samples_per_key = 1;
   static constexpr uint32_t kMaxLine[] = {8192, 16, 100, 65536};
   o.parse.max_line_bytes = kMaxLine[(h[2] >> 3) & 3];
+  static constexpr uint64_t kMaxKeyBytes[] = {uint64_t{256} << 20, 8, 64, 512};
+  o.max_key_bytes = kMaxKeyBytes[(h[2] >> 5) & 3];
+  if (h[2] & 128) o.max_set_members = 3;
   o.flush_interval_ms = 10000;
   o.seed = 1 + h[3];
   switch (h[3] & 3) {  // the defaults, and edges TS accepts: p in (0, 1), |t| in (0, 100]
@@ -167,6 +171,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                  "packet \"" + fuzz::Escape(packet) + "\": lines " + std::to_string(r.lines) +
                      " + errors " + std::to_string(r.errors) + " != " + std::to_string(lines));
       FUZZ_CHECK(aggregator.keys() <= options.max_keys, "keys > maxKeys");
+      FUZZ_CHECK(aggregator.key_bytes() <= options.max_key_bytes, "key bytes > maxKeyBytes");
     }
     if (nul == std::string_view::npos) break;
     rest.remove_prefix(nul + 1);
