@@ -135,6 +135,11 @@ function etsyThresholdName(pct: number): string {
   return String(pct).replace('.', '_').replace('-', 'top');
 }
 
+/** Throws the StatsdError `new Aggregator(options)` would throw, without building one. */
+export function checkAggregatorOptions(options: AggregatorOptions): void {
+  toNativeOptions(options);
+}
+
 function toNativeOptions(o: AggregatorOptions): object {
   const convention = choiceOption('convention', o.convention, 'brubeck', ['brubeck', 'etsy'] as const);
   const deleteIdle = booleanOption('deleteIdleStats', o.deleteIdleStats, false);

@@ -175,9 +175,13 @@ async function serve(args: string[]): Promise<void> {
 
 /** What each sink delivered and dropped over the daemon's life, for the last log line. */
 function shutdownReport(server: StatsdServer): string {
-  return server.stats.sinks
-    .map((s) => `${s.name}: ${s.flushesSent} flushes delivered, ${s.flushesDropped} dropped (${s.metricsDropped} datapoints)`)
-    .join('; ');
+  const stats = server.stats;
+  const sinks = stats.sinks.map(
+    (s) =>
+      `${s.name}: ${s.flushesSent} flushes delivered, ${s.flushesDropped} dropped (${s.metricsDropped} datapoints), ` +
+      `${s.flushesReplayed} sent again after a broken connection`,
+  );
+  return [`${stats.aggregator.flushes} flushes made`, ...sinks].join('; ');
 }
 
 function fraction(name: string, value: string | undefined): number | undefined {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import * as vm from 'node:vm';
 
-import type { AggregatorOptions } from './aggregator';
+import { type AggregatorOptions, checkAggregatorOptions } from './aggregator';
 import { StatsdError } from './errors';
 
 export interface DaemonConfig {
@@ -199,5 +199,10 @@ export function loadConfig(file: string): DaemonConfig {
   const brubeck = Array.isArray(value.samplers) || (Array.isArray(value.backends) && value.backends.some(isObject));
   const config = brubeck ? fromBrubeck(file, value) : fromEtsy(file, value);
   applyLimits(file, value, config);
+  try {
+    checkAggregatorOptions(config.aggregator);
+  } catch (error) {
+    throw configError(file, (error as Error).message); // e.g. a bad percentThreshold
+  }
   return config;
 }

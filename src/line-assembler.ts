@@ -2,10 +2,13 @@
 // lines anywhere (DESIGN §7). Memory per connection is bounded by maxLineBytes.
 
 /**
- * Contract: feeding a stream in any chunking yields, over push() and end(),
- * exactly the bytes of its lines of at most `maxLineBytes` bytes (without the
- * '\n'), joined by '\n'. A line longer than that is dropped whole, up to and
- * including its '\n', and counted once in `overlong`; nothing beside it is lost.
+ * Contract: over push() and end(), the stream comes out as it went in, minus
+ * the lines dropped here. A line is dropped, whole and up to its '\n', once
+ * more than `maxLineBytes` of it wait at the end of a chunk, and counted once
+ * in `overlong`; so `pending` never exceeds maxLineBytes and nothing beside a
+ * dropped line is lost. An overlong line whose '\n' arrives before that (all
+ * in one chunk, say) is passed on: the parser applies the same limit and
+ * counts it as `too_long`. Either way it is counted, once.
  */
 export class LineAssembler {
   readonly #maxLineBytes: number;

@@ -42,6 +42,8 @@ export class StatsdServer extends EventEmitter {
   #connections = new Map<net.Socket, LineAssembler>();
   #timer: NodeJS.Timeout | undefined;
   #nextAt = 0;
+  /** The timestamp of the last flush (0 before the first). */
+  #lastStamp = 0;
   #running = false;
   #lastFlush: { at: number; lines: number; errors: number } = { at: Date.now(), lines: 0, errors: 0 };
   #perSecond = { metrics: 0, errors: 0 };
@@ -160,10 +162,21 @@ export class StatsdServer extends EventEmitter {
     }, Math.max(0, this.#nextAt - now));
   }
 
-  /** Flushes now (stamped `timestamp`, default now) and hands the result to every sink. */
+  /**
+   * Flushes now and hands the result to every sink. Stamped `timestamp`, or by
+   * default the current second; but never the second of the previous flush:
+   * Graphite keeps one value per name and second, so a flush stamped like the
+   * one before (SIGTERM just after a scheduled flush) would overwrite it.
+   */
   flush(timestamp?: number): FlushResult {
     const before = this.aggregator.stats;
-    const result = this.aggregator.flush(timestamp === undefined ? {} : { timestamp });
+    let stamp = timestamp;
+    if (stamp === undefined) {
+      const now = Date.now() / 1000;
+      stamp = Math.max(this.aggregator.convention === 'etsy' ? Math.round(now) : Math.floor(now), this.#lastStamp + 1);
+    }
+    this.#lastStamp = stamp;
+    const result = this.aggregator.flush({ timestamp: stamp });
     const seconds = (Date.now() - this.#lastFlush.at) / 1000 || 1;
     this.#perSecond = {
       metrics: (before.lines - this.#lastFlush.lines) / seconds,
@@ -267,6 +280,7 @@ export class StatsdServer extends EventEmitter {
           connected: s.connected,
           bytes_sent: s.bytesSent,
           flushes_sent: s.flushesSent,
+          flushes_replayed: s.flushesReplayed,
           flushes_dropped: s.flushesDropped,
           metrics_dropped: s.metricsDropped,
           backlog: s.backlog,

@@ -12,8 +12,10 @@ export interface SinkStats {
   address?: string;
   port?: number;
   connected: boolean;
-  /** Flushes written to the socket or stream. */
+  /** Flushes written to the socket or stream (each once, replays aside). */
   flushesSent: number;
+  /** Written flushes sent again after the connection broke (see GraphiteSink). */
+  flushesReplayed: number;
   /** Flushes given up on (backlog full); their datapoints count in metricsDropped. */
   flushesDropped: number;
   metricsDropped: number;
@@ -40,11 +42,19 @@ export interface GraphiteSinkOptions {
   format: 'plaintext' | 'pickle';
   /** Flushes kept while carbon is unreachable (default 360: an hour at 10 s). */
   maxBacklog?: number;
+  /**
+   * Bytes of already written flushes sent again after the connection breaks
+   * (default 16 MiB, about what loopback socket buffers hold; 0 = never). The
+   * newest written flush is always among them.
+   */
+  replayBytes?: number;
 }
 
 interface Pending {
   carbon: Buffer;
   metrics: number;
+  /** Written whole once already: counted in flushesSent. */
+  written?: boolean;
 }
 
 /**
@@ -52,6 +62,12 @@ interface Pending {
  * order; one that was not fully written when the connection broke is written
  * again after reconnecting. Past maxBacklog the oldest flush is dropped and
  * counted. Reconnects with backoff from 100 ms to 30 s.
+ *
+ * Carbon never acknowledges: a flush handed to the kernel is lost if carbon
+ * dies before reading it. So when the connection breaks, the flushes written
+ * last (up to replayBytes) are written again. Whisper stores a datapoint per
+ * name and timestamp, so a repeat overwrites it with the same value; a
+ * carbon-aggregator summing its input would count a replayed flush twice.
  */
 export class GraphiteSink implements Sink {
   readonly name: string;
@@ -65,10 +81,13 @@ export class GraphiteSink implements Sink {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #waiters: (() => void)[] = [];
-  readonly #stats = { flushesSent: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0 };
+  /** Flushes written on this connection that may not have reached carbon yet, oldest first. */
+  #written: Pending[] = [];
+  #writtenBytes = 0;
+  readonly #stats = { flushesSent: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0, flushesReplayed: 0 };
 
   constructor(options: GraphiteSinkOptions) {
-    this.#options = { maxBacklog: 360, ...options };
+    this.#options = { maxBacklog: 360, replayBytes: 16 << 20, ...options };
     this.name = `graphite ${options.format} ${options.host}:${options.port}`;
   }
 
@@ -76,12 +95,15 @@ export class GraphiteSink implements Sink {
     if (flush.carbon.length === 0) return;
     const carbon = this.#options.format === 'pickle' ? native.toPickle(flush.carbon) : flush.carbon;
     this.#backlog.push({ carbon, metrics: flush.metrics });
-    while (this.#backlog.length > this.#options.maxBacklog) {
-      const dropped = this.#backlog.shift()!;
-      this.#stats.flushesDropped++;
-      this.#stats.metricsDropped += dropped.metrics;
-    }
+    while (this.#backlog.length > this.#options.maxBacklog) this.#drop(this.#backlog.shift()!);
     this.#pump();
+  }
+
+  /** Gives up on `p`. A replayed flush may have reached carbon, or not: it counts as dropped, not sent. */
+  #drop(p: Pending): void {
+    if (p.written) this.#stats.flushesSent--;
+    this.#stats.flushesDropped++;
+    this.#stats.metricsDropped += p.metrics;
   }
 
   #connect(): void {
@@ -98,11 +120,16 @@ export class GraphiteSink implements Sink {
     socket.on('close', () => {
       this.#socket = undefined;
       this.#connected = false;
-      if (this.#inFlight) {
-        this.#backlog.unshift(this.#inFlight); // not confirmed written: send it again
-        this.#inFlight = undefined;
-      }
       if (this.#closed) return this.#wake();
+      // Not confirmed written (in flight), or written but maybe never read:
+      // send them again, in their order, ahead of the backlog.
+      const again = this.#inFlight ? [...this.#written, this.#inFlight] : this.#written;
+      this.#stats.flushesReplayed += this.#written.length;
+      this.#backlog.unshift(...again);
+      this.#inFlight = undefined;
+      this.#written = [];
+      this.#writtenBytes = 0;
+      while (this.#backlog.length > this.#options.maxBacklog) this.#drop(this.#backlog.shift()!);
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         if (this.#backlog.length) this.#connect();
@@ -133,10 +160,22 @@ export class GraphiteSink implements Sink {
         this.#backlog.unshift(next);
         return;
       }
-      this.#stats.flushesSent++;
+      if (!next.written) this.#stats.flushesSent++;
+      next.written = true;
       this.#stats.bytesSent += next.carbon.length;
+      this.#remember(next);
       this.#pump();
     });
+  }
+
+  /** Keeps `p` for a replay, with older written flushes up to replayBytes. */
+  #remember(p: Pending): void {
+    if (this.#options.replayBytes === 0) return;
+    this.#written.push(p);
+    this.#writtenBytes += p.carbon.length;
+    while (this.#written.length > 1 && this.#writtenBytes > this.#options.replayBytes) {
+      this.#writtenBytes -= this.#written.shift()!.carbon.length;
+    }
   }
 
   #wake(): void {
@@ -171,10 +210,8 @@ export class GraphiteSink implements Sink {
     const undelivered = this.#inFlight ? [this.#inFlight, ...this.#backlog] : this.#backlog;
     this.#inFlight = undefined;
     this.#backlog = [];
-    for (const p of undelivered) {
-      this.#stats.flushesDropped++;
-      this.#stats.metricsDropped += p.metrics;
-    }
+    this.#written = [];
+    for (const p of undelivered) this.#drop(p);
     const socket = this.#socket;
     if (socket && undelivered.length) socket.destroy();
     else if (socket) await endWithin(socket, 1000);
@@ -213,7 +250,7 @@ export class StreamSink implements Sink {
   onError?: (error: Error) => void;
   readonly #stream: Writable;
   readonly #json: boolean;
-  readonly #stats = { flushesSent: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0 };
+  readonly #stats = { flushesSent: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0, flushesReplayed: 0 };
 
   constructor(options: { format: 'carbon' | 'json'; stream?: Writable }) {
     this.#stream = options.stream ?? process.stdout;

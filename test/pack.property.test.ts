@@ -219,9 +219,8 @@ describe('formatLine -> parse round trip', () => {
     }
   });
 
-  // BUG: a relative gauge of -0 (a no-op change) is written "x:0|g", which every
-  // server reads as "set the gauge to 0". native/serializer.cc AppendBody adds
-  // '+' only when !signbit(value), and FormatNumber prints -0 as "0".
+  // Regression: a relative gauge of -0 (a no-op change) was written "x:0|g",
+  // which every server reads as "set the gauge to 0".
   test('a relative gauge of -0 stays relative', () => {
     const text = formatLine({ name: 'x', type: 'g', value: -0, relative: true });
     expect(text).toMatch(/^x:[+-]0\|g$/);
@@ -230,11 +229,9 @@ describe('formatLine -> parse round trip', () => {
     expect(back.value).toBe(0);
   });
 
-  // BUG: numbers from about 2^54 to 1e21 print their exact binary expansion, not
-  // the shortest text (DESIGN §4; native/number.h promises JavaScript's notation):
-  // 1.2345678901234567e20 is written 123456789012345667584, not 123456789012345670000.
-  // std::to_chars(..., chars_format::fixed) in native/number.cc FormatNumber
-  // prints like printf("%.0f") once no fraction digit is needed.
+  // Regression: numbers from about 2^54 to 1e21 printed their exact binary
+  // expansion (123456789012345667584), not JavaScript's shortest text
+  // (123456789012345670000), as printf("%.0f") does (DESIGN §4).
   test('numbers print as JavaScript prints them (shortest digits)', () => {
     const r = new Random(0x57);
     const values = [...EDGE_VALUES];
@@ -251,12 +248,9 @@ describe('formatLine -> parse round trip', () => {
   });
 });
 
-// BUG: a '\n' that ends a tag or a name shifts the '\n'-separated string segments
-// src/serializer.ts hands to native, so the next metric reads an empty name; native
-// PackBatch (native/serializer.cc:180-183) returns that bad_name before its
-// strings-mismatch check (:187), and packResolved (src/serializer.ts:130-137) only
-// looks for newlines on a mismatch. So the error names the wrong, valid metric,
-// and sanitize: true throws instead of replacing the newline.
+// Regression: a '\n' that ends a tag or a name shifted the '\n'-separated string
+// segments src/serializer.ts hands to native, so the error named the next,
+// valid metric, and sanitize: true threw instead of replacing the newline.
 describe('a newline at the end of a tag or a name', () => {
   const ok: MetricInput = { name: 'ok', type: 'c', value: 1 };
 
