@@ -179,7 +179,7 @@ function shutdownReport(server: StatsdServer): string {
   const sinks = stats.sinks.map(
     (s) =>
       `${s.name}: ${s.flushesSent} flushes delivered, ${s.flushesDropped} dropped (${s.metricsDropped} datapoints), ` +
-      `${s.flushesReplayed} sent again after a broken connection`,
+      `${s.flushesReplayed} queued again after a broken connection (${s.replaysDropped} of those given up)`,
   );
   return [`${stats.aggregator.flushes} flushes made`, ...sinks].join('; ');
 }

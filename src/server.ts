@@ -281,6 +281,7 @@ export class StatsdServer extends EventEmitter {
           bytes_sent: s.bytesSent,
           flushes_sent: s.flushesSent,
           flushes_replayed: s.flushesReplayed,
+          replays_dropped: s.replaysDropped,
           flushes_dropped: s.flushesDropped,
           metrics_dropped: s.metricsDropped,
           backlog: s.backlog,

@@ -14,8 +14,10 @@ export interface SinkStats {
   connected: boolean;
   /** Flushes written to the socket or stream (each once, replays aside). */
   flushesSent: number;
-  /** Written flushes sent again after the connection broke (see GraphiteSink). */
+  /** Written flushes queued again after the connection broke (see GraphiteSink). */
   flushesReplayed: number;
+  /** Of those, given up on before they were written again (backlog full, or shutdown). */
+  replaysDropped: number;
   /** Flushes given up on (backlog full); their datapoints count in metricsDropped. */
   flushesDropped: number;
   metricsDropped: number;
@@ -84,7 +86,7 @@ export class GraphiteSink implements Sink {
   /** Flushes written on this connection that may not have reached carbon yet, oldest first. */
   #written: Pending[] = [];
   #writtenBytes = 0;
-  readonly #stats = { flushesSent: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0, flushesReplayed: 0 };
+  readonly #stats = { flushesSent: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0, flushesReplayed: 0, replaysDropped: 0 };
 
   constructor(options: GraphiteSinkOptions) {
     this.#options = { maxBacklog: 360, replayBytes: 16 << 20, ...options };
@@ -99,9 +101,15 @@ export class GraphiteSink implements Sink {
     this.#pump();
   }
 
-  /** Gives up on `p`. A replayed flush may have reached carbon, or not: it counts as dropped, not sent. */
+  /**
+   * Gives up on `p`. A replay given up on was written once and may or may not
+   * have reached carbon: it stays in flushesSent and counts in replaysDropped.
+   */
   #drop(p: Pending): void {
-    if (p.written) this.#stats.flushesSent--;
+    if (p.written) {
+      this.#stats.replaysDropped++;
+      return;
+    }
     this.#stats.flushesDropped++;
     this.#stats.metricsDropped += p.metrics;
   }
@@ -250,7 +258,7 @@ export class StreamSink implements Sink {
   onError?: (error: Error) => void;
   readonly #stream: Writable;
   readonly #json: boolean;
-  readonly #stats = { flushesSent: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0, flushesReplayed: 0 };
+  readonly #stats = { flushesSent: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0, flushesReplayed: 0, replaysDropped: 0 };
 
   constructor(options: { format: 'carbon' | 'json'; stream?: Writable }) {
     this.#stream = options.stream ?? process.stdout;

@@ -68,7 +68,7 @@ function byTimestamp(datapoints: Datapoint[]): Map<number, Map<string, number>> 
 /** The counts in the daemon's last log line ("stopped; N flushes made; <sink>: …"). */
 function shutdownReport(stderr: string): { made: number; delivered: number; dropped: number; datapointsDropped: number; replayed: number } {
   const m =
-    /stopped; (\d+) flushes made; graphite [^:]+:\d+: (\d+) flushes delivered, (\d+) dropped \((\d+) datapoints\), (\d+) sent again/.exec(stderr);
+    /stopped; (\d+) flushes made; graphite [^:]+:\d+: (\d+) flushes delivered, (\d+) dropped \((\d+) datapoints\), (\d+) queued again/.exec(stderr);
   if (!m) throw new Error(`no shutdown report in:\n${stderr}`);
   const [made, delivered, dropped, datapointsDropped, replayed] = m.slice(1).map(Number) as [number, number, number, number, number];
   return { made, delivered, dropped, datapointsDropped, replayed };
@@ -346,6 +346,25 @@ describe('TCP input limits and faults', () => {
     expect(s.tcp).toMatchObject({ resets: 1, truncatedLines: 1, connections: 0 });
     expect(s.metrics).toBe(2);
     expect((await httpGet(d.listening.http!, '/ping')).status).toBe(200);
+  });
+});
+
+describe('SIGTERM with a TCP sender that never closes', () => {
+  it('the daemon cuts it off after a second, drops its unfinished line, and exits 0 with its whole lines flushed', async () => {
+    const d = await daemon(['--tcp-port', '0', '--stdout', 'carbon']);
+    // allowHalfOpen: the daemon's FIN does not make this client close its side.
+    const socket = net.connect({ port: d.listening.tcp!, host: '127.0.0.1', allowHalfOpen: true });
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('open.whole:4|c\nopen.cut:1');
+    await sleep(100);
+    const started = Date.now();
+    const exit = await d.stop('SIGTERM', 10_000);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(d.stdoutLines.some((l) => /^open\.whole 4 \d+$/.test(l))).toBe(true);
+    expect(d.stdoutLines.some((l) => l.startsWith('open.cut'))).toBe(false);
+    socket.destroy();
   });
 });
 
