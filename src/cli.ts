@@ -31,7 +31,8 @@ serve: run the daemon
   --http [HOST:]PORT     serve /ping, /stats and /metric/<key>
   --shutdown-timeout MS  on SIGTERM/SIGINT, wait this long for carbon to take
                          the last flushes (default 5000); what it did not take
-                         is reported as dropped
+                         is reported as dropped. The exit comes at most about
+                         2 s later (closing inputs and the carbon connection)
 
 load: send a paced statsd mix to any server
   --target ENDPOINT      host:port, udp://, tcp://, unix:///path, unixstream:///path
@@ -94,7 +95,7 @@ export function configFromArgs(args: string[]): DaemonConfig {
     };
   }
   const tcpPort = integer('tcp-port', values['tcp-port']);
-  if (tcpPort !== undefined) config.tcp = { ...config.tcp, address: config.tcp?.address ?? config.udp?.address ?? '127.0.0.1', port: tcpPort };
+  if (tcpPort !== undefined) config.tcp = { address: config.tcp?.address ?? config.udp?.address ?? '127.0.0.1', port: tcpPort };
   if (values.unix) config.unix = values.unix;
   config.flushInterval = integer('flush-interval', values['flush-interval']) ?? config.flushInterval;
   if (config.flushInterval < 1) fail('--flush-interval must be at least 1 ms');
@@ -108,7 +109,7 @@ export function configFromArgs(args: string[]): DaemonConfig {
   if (values['server-name'] !== undefined) config.aggregator.serverName = values['server-name'];
   if (values.graphite !== undefined) {
     const e = parseEndpoint(values.graphite, '--graphite');
-    config.graphite = { ...config.graphite, host: e.host, port: e.port, format: 'plaintext' };
+    config.graphite = { host: e.host, port: e.port, format: 'plaintext' };
   }
   if (values.pickle && config.graphite) config.graphite.format = 'pickle';
   if (values.stdout !== undefined) {
@@ -126,7 +127,7 @@ export function configFromArgs(args: string[]): DaemonConfig {
 
 export function sinksFor(config: DaemonConfig): Sink[] {
   const sinks: Sink[] = [];
-  if (config.graphite) sinks.push(new GraphiteSink(config.graphite));
+  if (config.graphite) sinks.push(new GraphiteSink({ ...config.graphite, maxBacklog: config.maxBacklog }));
   if (config.stdout || sinks.length === 0) sinks.push(new StreamSink({ format: config.stdout ?? 'carbon' }));
   return sinks;
 }
@@ -136,7 +137,7 @@ async function serve(args: string[]): Promise<void> {
   const server = new StatsdServer({
     aggregator: config.aggregator,
     udp: config.udp,
-    tcp: config.tcp,
+    tcp: config.tcp && { ...config.tcp, maxConnections: config.maxConnections },
     unix: config.unix,
     http: config.http,
     sinks: sinksFor(config),
@@ -178,10 +179,11 @@ function shutdownReport(server: StatsdServer): string {
   const stats = server.stats;
   const sinks = stats.sinks.map(
     (s) =>
-      `${s.name}: ${s.flushesSent} flushes delivered, ${s.flushesDropped} dropped (${s.metricsDropped} datapoints), ` +
+      `${s.name}: ${s.flushesSent} flushes written (${s.metricsSent} datapoints), ` +
+      `${s.flushesDropped} dropped (${s.metricsDropped} datapoints), ` +
       `${s.flushesReplayed} queued again after a broken connection (${s.replaysDropped} of those given up)`,
   );
-  return [`${stats.aggregator.flushes} flushes made`, ...sinks].join('; ');
+  return [`${stats.aggregator.flushes} flushes made (${stats.datapointsFlushed} datapoints)`, ...sinks].join('; ');
 }
 
 function fraction(name: string, value: string | undefined): number | undefined {

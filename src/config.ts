@@ -9,10 +9,14 @@ import { StatsdError } from './errors';
 export interface DaemonConfig {
   aggregator: AggregatorOptions;
   udp?: { address: string; port: number; workers: number };
-  tcp?: { address: string; port: number; maxConnections?: number };
+  tcp?: { address: string; port: number };
   unix?: string;
   http?: { address: string; port: number };
-  graphite?: { host: string; port: number; format: 'plaintext' | 'pickle'; maxBacklog?: number };
+  graphite?: { host: string; port: number; format: 'plaintext' | 'pickle' };
+  /** TCP input connections at once (limits.maxConnections; default 1024). */
+  maxConnections?: number;
+  /** Flushes kept for carbon (limits.maxBacklog; default 360). */
+  maxBacklog?: number;
   stdout?: 'carbon' | 'json';
   flushInterval: number;
   alignFlush: boolean;
@@ -149,8 +153,9 @@ const AGGREGATOR_LIMITS = ['maxLineBytes', 'maxKeys', 'maxKeyBytes', 'maxSamples
 
 /**
  * Applies `"limits": { ... }` to `config`: the aggregator's limits, the TCP
- * input's `maxConnections` and the carbon backlog's `maxBacklog` (flushes).
- * Values are checked here for type; ranges by the components that use them.
+ * input's `maxConnections` and the carbon backlog's `maxBacklog` (flushes);
+ * the last two apply to inputs and sinks given by flags too. Whole numbers
+ * >= 0, except those two (>= 1: Node reads maxConnections 0 as "no limit").
  */
 function applyLimits(file: string, c: Obj, config: DaemonConfig): void {
   if (c.limits === undefined) return;
@@ -160,17 +165,14 @@ function applyLimits(file: string, c: Obj, config: DaemonConfig): void {
   for (const key of Object.keys(limits)) {
     if (!known.includes(key)) throw configError(file, `unknown limit ${JSON.stringify(key)} (known: ${known.join(', ')})`);
     const v = limits[key];
-    if (!Number.isInteger(v) || (v as number) < 0) throw configError(file, `limits.${key} must be a whole number >= 0, not ${JSON.stringify(v)}`);
+    const least = key === 'maxConnections' || key === 'maxBacklog' ? 1 : 0;
+    if (!Number.isInteger(v) || (v as number) < least) {
+      throw configError(file, `limits.${key} must be a whole number >= ${least}, not ${JSON.stringify(v)}`);
+    }
   }
   for (const key of AGGREGATOR_LIMITS) if (limits[key] !== undefined) config.aggregator[key] = limits[key] as number;
-  if (limits.maxConnections !== undefined) {
-    if (!config.tcp) throw configError(file, 'limits.maxConnections needs a TCP server');
-    config.tcp.maxConnections = limits.maxConnections as number;
-  }
-  if (limits.maxBacklog !== undefined) {
-    if (!config.graphite) throw configError(file, 'limits.maxBacklog needs a graphite backend');
-    config.graphite.maxBacklog = limits.maxBacklog as number;
-  }
+  if (limits.maxConnections !== undefined) config.maxConnections = limits.maxConnections as number;
+  if (limits.maxBacklog !== undefined) config.maxBacklog = limits.maxBacklog as number;
 }
 
 /**

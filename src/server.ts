@@ -44,6 +44,8 @@ export class StatsdServer extends EventEmitter {
   #nextAt = 0;
   /** The timestamp of the last flush (0 before the first). */
   #lastStamp = 0;
+  /** Datapoints in all flushes so far. */
+  #datapoints = 0;
   #running = false;
   #lastFlush: { at: number; lines: number; errors: number } = { at: Date.now(), lines: 0, errors: 0 };
   #perSecond = { metrics: 0, errors: 0 };
@@ -157,7 +159,9 @@ export class StatsdServer extends EventEmitter {
       this.#nextAt += interval;
       while (this.#nextAt <= Date.now()) this.#nextAt += interval; // skip what was missed
       // Stamped as the peers stamp: brubeck floors the second, etsy rounds it.
-      this.flush(this.aggregator.convention === 'etsy' ? Math.round(at / 1000) : Math.floor(at / 1000));
+      // Flushes a second or more apart never share a second (see flush()).
+      const stamp = this.#toSecond(at);
+      this.#flush(interval >= 1000 ? Math.max(stamp, this.#lastStamp + 1) : stamp);
       this.#schedule();
     }, Math.max(0, this.#nextAt - now));
   }
@@ -169,14 +173,18 @@ export class StatsdServer extends EventEmitter {
    * one before (SIGTERM just after a scheduled flush) would overwrite it.
    */
   flush(timestamp?: number): FlushResult {
+    return this.#flush(timestamp ?? Math.max(this.#toSecond(Date.now()), this.#lastStamp + 1));
+  }
+
+  #toSecond(ms: number): number {
+    return this.aggregator.convention === 'etsy' ? Math.round(ms / 1000) : Math.floor(ms / 1000);
+  }
+
+  #flush(stamp: number): FlushResult {
     const before = this.aggregator.stats;
-    let stamp = timestamp;
-    if (stamp === undefined) {
-      const now = Date.now() / 1000;
-      stamp = Math.max(this.aggregator.convention === 'etsy' ? Math.round(now) : Math.floor(now), this.#lastStamp + 1);
-    }
     this.#lastStamp = stamp;
     const result = this.aggregator.flush({ timestamp: stamp });
+    this.#datapoints += result.metrics;
     const seconds = (Date.now() - this.#lastFlush.at) / 1000 || 1;
     this.#perSecond = {
       metrics: (before.lines - this.#lastFlush.lines) / seconds,
@@ -232,6 +240,7 @@ export class StatsdServer extends EventEmitter {
     }
     return {
       aggregator: this.aggregator.stats,
+      datapointsFlushed: this.#datapoints,
       udp,
       tcp: this.#tcpInputStats(),
       sinks: this.sinks.map((s) => ({ name: s.name, ...s.stats() })),
@@ -280,6 +289,7 @@ export class StatsdServer extends EventEmitter {
           connected: s.connected,
           bytes_sent: s.bytesSent,
           flushes_sent: s.flushesSent,
+          metrics_sent: s.metricsSent,
           flushes_replayed: s.flushesReplayed,
           replays_dropped: s.replaysDropped,
           flushes_dropped: s.flushesDropped,
@@ -295,6 +305,7 @@ export class StatsdServer extends EventEmitter {
         key_bytes: stats.aggregator.keyBytes,
         members_dropped: stats.aggregator.membersDropped,
         flushes: stats.aggregator.flushes,
+        datapoints_flushed: stats.datapointsFlushed,
       });
     } else if (url.startsWith('/metric/')) {
       let key: string;

@@ -12,8 +12,13 @@ export interface SinkStats {
   address?: string;
   port?: number;
   connected: boolean;
-  /** Flushes written to the socket or stream (each once, replays aside). */
+  /**
+   * Flushes written whole to the socket or stream (each once, replays aside).
+   * Carbon never acknowledges: written is not proof that carbon stored it.
+   */
   flushesSent: number;
+  /** Datapoints in those flushes. */
+  metricsSent: number;
   /** Written flushes queued again after the connection broke (see GraphiteSink). */
   flushesReplayed: number;
   /** Of those, given up on before they were written again (backlog full, or shutdown). */
@@ -86,10 +91,10 @@ export class GraphiteSink implements Sink {
   /** Flushes written on this connection that may not have reached carbon yet, oldest first. */
   #written: Pending[] = [];
   #writtenBytes = 0;
-  readonly #stats = { flushesSent: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0, flushesReplayed: 0, replaysDropped: 0 };
+  readonly #stats = { flushesSent: 0, metricsSent: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0, flushesReplayed: 0, replaysDropped: 0 };
 
   constructor(options: GraphiteSinkOptions) {
-    this.#options = { maxBacklog: 360, replayBytes: 16 << 20, ...options };
+    this.#options = { ...options, maxBacklog: options.maxBacklog ?? 360, replayBytes: options.replayBytes ?? 16 << 20 };
     this.name = `graphite ${options.format} ${options.host}:${options.port}`;
   }
 
@@ -162,13 +167,15 @@ export class GraphiteSink implements Sink {
     this.#inFlight = next;
     const socket = this.#socket!;
     socket.write(next.carbon, (error) => {
-      if (this.#inFlight !== next) return;
+      // Node calls back without an error for a write cut short by a reset
+      // (after 'error', before 'close'): only a live socket's success counts.
+      // Otherwise the flush stays in flight and 'close' queues it again.
+      if (this.#inFlight !== next || error || socket.destroyed || this.#socket !== socket) return;
       this.#inFlight = undefined;
-      if (error) {
-        this.#backlog.unshift(next);
-        return;
+      if (!next.written) {
+        this.#stats.flushesSent++;
+        this.#stats.metricsSent += next.metrics;
       }
-      if (!next.written) this.#stats.flushesSent++;
       next.written = true;
       this.#stats.bytesSent += next.carbon.length;
       this.#remember(next);
@@ -258,7 +265,7 @@ export class StreamSink implements Sink {
   onError?: (error: Error) => void;
   readonly #stream: Writable;
   readonly #json: boolean;
-  readonly #stats = { flushesSent: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0, flushesReplayed: 0, replaysDropped: 0 };
+  readonly #stats = { flushesSent: 0, metricsSent: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0, flushesReplayed: 0, replaysDropped: 0 };
 
   constructor(options: { format: 'carbon' | 'json'; stream?: Writable }) {
     this.#stream = options.stream ?? process.stdout;
@@ -279,6 +286,7 @@ export class StreamSink implements Sink {
     }
     this.#stream.write(out);
     this.#stats.flushesSent++;
+    this.#stats.metricsSent += flush.metrics;
     this.#stats.bytesSent += out.length;
   }
 

@@ -184,9 +184,8 @@ describe('LineAssembler', () => {
     expect(whole.overlong).toBe(0);
   });
 
-  // Not what the doc comment of LineAssembler promises ("a line longer than that is
-  // dropped whole ... and counted"): an overlong line whose buffered head stayed
-  // within the limit is passed on when its '\n' arrives, though it spans chunks.
+  // An overlong line whose buffered head stayed within the limit is passed on
+  // when its '\n' arrives, though it spans chunks: the parser counts it.
   test('an overlong line whose head was short when buffered is passed on, not counted', () => {
     const a = new LineAssembler(4);
     expect(run(a, ['abc', 'defgh\nok\n'])).toEqual(['', 'abcdefgh\nok\n', '']);

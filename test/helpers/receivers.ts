@@ -20,6 +20,15 @@ export async function waitFor(done: () => boolean, timeoutMs: number, what: stri
   }
 }
 
+/** Polls the async `done` every 50 ms; rejects with `what` after `timeoutMs`. */
+export async function until(done: () => Promise<boolean>, timeoutMs: number, what: string | (() => string)): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
+    await sleep(50);
+  }
+}
+
 /** A fresh directory under the OS temp dir, for socket paths (short: sun_path is 108 bytes). */
 export function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'sne-'));

@@ -4,6 +4,8 @@
 // every byte per connection, in arrival order, and parses plaintext lines.
 import * as net from 'node:net';
 
+import { parseCarbon } from './carbon-sink';
+
 export interface Datapoint {
   name: string;
   value: number;
@@ -12,7 +14,7 @@ export interface Datapoint {
 
 export class ScriptedCarbon {
   /** What each connection delivered, in the order they were accepted. */
-  readonly connections: { chunks: Buffer[]; bytes: number; reset: boolean }[] = [];
+  readonly connections: { chunks: Buffer[]; bytes: number; reset: boolean; socket: net.Socket }[] = [];
   #server: net.Server | undefined;
   readonly #sockets = new Set<net.Socket>();
   #paused = false;
@@ -63,6 +65,15 @@ export class ScriptedCarbon {
     this.#throttle = { bytes, everyMs };
   }
 
+  /** Resets (RST) every open connection now; what they had not read is lost, as when carbon dies. */
+  resetAll(): void {
+    for (const s of this.#sockets) {
+      const c = this.connections.find((x) => x.socket === s);
+      if (c) c.reset = true;
+      s.resetAndDestroy();
+    }
+  }
+
   /** The next connection is reset (RST) once it has delivered `bytes`. */
   resetNextAfter(bytes: number): void {
     this.#resetAfter = bytes;
@@ -83,11 +94,8 @@ export class ScriptedCarbon {
     for (const c of this.connections) {
       const text = Buffer.concat(c.chunks).toString('utf8');
       // A reset connection may end inside a line: only whole lines count.
-      const whole = text.slice(0, text.lastIndexOf('\n') + 1);
-      for (const line of whole.split('\n')) {
-        if (line === '') continue;
-        const [name, value, timestamp] = line.split(' ');
-        out.push({ name: name!, value: Number(value), timestamp: Number(timestamp) });
+      for (const l of parseCarbon(text.slice(0, text.lastIndexOf('\n') + 1))) {
+        out.push({ name: l.name, value: Number(l.value), timestamp: l.timestamp });
       }
     }
     return out;
@@ -99,7 +107,7 @@ export class ScriptedCarbon {
 
   #accept(socket: net.Socket): void {
     this.#sockets.add(socket);
-    const connection = { chunks: [] as Buffer[], bytes: 0, reset: false };
+    const connection = { chunks: [] as Buffer[], bytes: 0, reset: false, socket };
     this.connections.push(connection);
     const resetAfter = this.#resetAfter;
     this.#resetAfter = undefined;
