@@ -21,6 +21,7 @@ import {
   parseLine,
   parseLineReference,
 } from '../src';
+import { expectedParse, metricKey } from './helpers/expected-metrics';
 
 // ---------------------------------------------------------------- arbitraries
 
@@ -97,32 +98,6 @@ function canonicalText(m: MetricInput): string {
   return `${m.name}:${numberText(v)}${suffix}`;
 }
 
-/** The Metrics that parsing the formatted text of `m` must give, in order. */
-function expectedParse(m: MetricInput): Metric[] {
-  const base = {
-    name: m.name,
-    type: m.type,
-    sampleRate: m.sampleRate ?? 1,
-    tags: m.tags ? [...m.tags] : [],
-    ...(m.timestamp !== undefined ? { timestamp: m.timestamp } : {}),
-  };
-  if (typeof m.value === 'string') return [{ ...base, value: m.value, relative: false }];
-  const value = m.value === 0 ? 0 : m.value; // -0 prints as "0"
-  if (m.type === 'g') {
-    if (m.relative === true) return [{ ...base, value, relative: true }];
-    if (value < 0) return [{ ...base, value: 0, relative: false }, { ...base, value, relative: true }];
-    return [{ ...base, value, relative: false }];
-  }
-  // other types: `relative` only says the text carried a sign
-  return [{ ...base, value, relative: value < 0 }];
-}
-
-/** A string that tells metrics apart bit for bit (value and rate by Object.is). */
-function key(m: Metric): string {
-  const value = typeof m.value === 'number' ? (Object.is(m.value, -0) ? 'n:-0' : `n:${m.value}`) : `s:${m.value}`;
-  return JSON.stringify([m.name, m.type, value, m.relative, m.sampleRate, m.tags, m.timestamp ?? null]);
-}
-
 // ---------------------------------------------------------------- a. format -> parse
 
 describe('formatLine -> parseLine', () => {
@@ -139,12 +114,12 @@ describe('formatLine -> parseLine', () => {
         const want = expectedParse(m);
         expect(lines.length).toBe(want.length);
         lines.forEach((line, i) => {
-          expect(key(parseLine(line))).toBe(key(want[i]!));
+          expect(metricKey(parseLine(line))).toBe(metricKey(want[i]!));
           const ref = parseLineReference(line);
-          expect(ref.ok ? ref.metrics.map(key) : ref.reason).toEqual([key(want[i]!)]);
+          expect(ref.ok ? ref.metrics.map(metricKey) : ref.reason).toEqual([metricKey(want[i]!)]);
           // what brubeck understands reads the same in the brubeck dialect
           if (!['s', 'd'].includes(m.type) && !m.tags?.length && m.timestamp === undefined) {
-            expect(key(parseLine(line, { dialect: 'brubeck' }))).toBe(key(want[i]!));
+            expect(metricKey(parseLine(line, { dialect: 'brubeck' }))).toBe(metricKey(want[i]!));
           }
         });
         seen.types.add(m.type);
@@ -215,7 +190,7 @@ describe('pack', () => {
           expect(batch.errors.total).toBe(0);
           got.push(...batch);
         }
-        expect(got.map(key)).toEqual(metrics.filter((_, i) => fits[i]).flatMap(expectedParse).map(key));
+        expect(got.map(metricKey)).toEqual(metrics.filter((_, i) => fits[i]).flatMap(expectedParse).map(metricKey));
 
         // oversize 'throw' throws exactly when a line would be dropped
         if (wantDropped > 0) {
@@ -374,7 +349,7 @@ function referenceFor(line: Buffer, dialect: Dialect, maxLineBytes: number): Ref
 
 /** A one-line description of an outcome, for comparing native and reference. */
 function outcome(r: ReferenceResult): string {
-  return r.ok ? r.metrics.map(key).join(' ') : `error ${r.reason}`;
+  return r.ok ? r.metrics.map(metricKey).join(' ') : `error ${r.reason}`;
 }
 
 describe('parse of arbitrary bytes', () => {
@@ -414,7 +389,7 @@ describe('parse of arbitrary bytes', () => {
           else bad.push({ line, reason: ref.reason });
         }
 
-        expect(batch.toArray().map(key)).toEqual(metrics.map(key));
+        expect(batch.toArray().map(metricKey)).toEqual(metrics.map(metricKey));
         expect(batch.length).toBe(metrics.length);
         expect(batch.errors.total).toBe(bad.length);
         const counts = Object.fromEntries(Object.keys(batch.errors.byReason).map((r) => [r, 0]));

@@ -3,6 +3,7 @@
 import { describe, expect, test } from 'vitest';
 
 import { type Metric, type MetricInput, StatsdError, formatLine, pack, parse, parseLine } from '../src';
+import { expectedParse, metricKey } from './helpers/expected-metrics';
 import { Random, randomMetric } from './helpers/random';
 
 /**
@@ -14,32 +15,6 @@ function metricForPacking(r: Random): MetricInput {
     const m = randomMetric(r);
     if (!(m.type === 'g' && m.relative === true && Object.is(m.value, -0))) return m;
   }
-}
-
-/** The Metrics that parsing the formatted text of `m` must give, in order. */
-function expectedParse(m: MetricInput): Metric[] {
-  const base = {
-    name: m.name,
-    type: m.type,
-    sampleRate: m.sampleRate ?? 1,
-    tags: m.tags ? [...m.tags] : [],
-    ...(m.timestamp !== undefined ? { timestamp: m.timestamp } : {}),
-  };
-  if (typeof m.value === 'string') return [{ ...base, value: m.value, relative: false }];
-  const value = m.value === 0 ? 0 : m.value; // -0 prints as "0"
-  if (m.type === 'g') {
-    // a negative absolute gauge goes out as "0" then "-N"
-    if (!m.relative && value < 0) return [{ ...base, value: 0, relative: false }, { ...base, value, relative: true }];
-    return [{ ...base, value, relative: m.relative === true }];
-  }
-  // other types: `relative` only says the text carried a sign
-  return [{ ...base, value, relative: value < 0 }];
-}
-
-/** A string key that tells metrics apart bit for bit (value by Object.is). */
-function key(m: Metric): string {
-  const value = typeof m.value === 'number' ? (Object.is(m.value, -0) ? 'n:-0' : `n:${m.value}`) : `s:${m.value}`;
-  return JSON.stringify([m.name, m.type, value, m.relative, m.sampleRate, m.tags, m.timestamp ?? null]);
 }
 
 describe('pack', () => {
@@ -100,8 +75,8 @@ describe('pack', () => {
         got.push(...batch);
       }
       const want = metrics.filter((_, i) => fits[i]).flatMap(expectedParse);
-      expect(got.map(key).sort(), label).toEqual(want.map(key).sort());
-      expect(got.map(key), `${label}: order`).toEqual(want.map(key));
+      expect(got.map(metricKey).sort(), label).toEqual(want.map(metricKey).sort());
+      expect(got.map(metricKey), `${label}: order`).toEqual(want.map(metricKey));
 
       // oversize 'throw' (the default) throws exactly when a line was dropped
       if (wantDropped > 0) {
@@ -129,7 +104,7 @@ describe('pack', () => {
     expect(packets.dropped).toBe(0);
     expect(packets.every((p) => p.length <= 1432)).toBe(true);
     const got = packets.flatMap((p) => parse(p).toArray());
-    expect(got.map(key)).toEqual(metrics.flatMap(expectedParse).map(key));
+    expect(got.map(metricKey)).toEqual(metrics.flatMap(expectedParse).map(metricKey));
     // a smaller call after the big one reuses the grown columns correctly
     expect(pack([{ name: 'after', type: 'c', value: 2 }]).map(String)).toEqual(['after:2|c']);
     const none = pack([]);
@@ -168,8 +143,8 @@ describe('formatLine -> parse round trip', () => {
     const text = formatLine(m);
     const want = expectedParse(m);
     const got = want.length === 1 ? [parseLine(text)] : parse(text).toArray();
-    if (got.length === want.length && got.every((g, i) => key(g) === key(want[i]!))) return '';
-    return `${JSON.stringify(text)}: want ${want.map(key).join(' ')} got ${got.map(key).join(' ')}`;
+    if (got.length === want.length && got.every((g, i) => metricKey(g) === metricKey(want[i]!))) return '';
+    return `${JSON.stringify(text)}: want ${want.map(metricKey).join(' ')} got ${got.map(metricKey).join(' ')}`;
   }
 
   test('20k random metrics of every type come back bit for bit', () => {
