@@ -567,56 +567,76 @@ void Aggregator::FlushEtsy(int64_t timestamp, GraphiteWriter* out) {
 }
 
 void Aggregator::Snapshot(std::string* json) const {
-  static const char* const kKinds[] = {"counter", "monotonic", "gauge", "timer", "set"};
   json->push_back('[');
-  char digits[kMaxNumberChars];
-  auto number = [&](double v) { json->append(digits, FormatNumber(v, digits)); };
-  bool first = true;
-  for (const Entry& e : entries_) {
-    if (!first) json->push_back(',');
-    first = false;
-    json->append("{\"key\":\"");
-    for (char c : std::string_view(e.key).substr(1)) {
-      if (c == '"' || c == '\\') json->push_back('\\');
-      if (static_cast<unsigned char>(c) < 0x20) {
-        json->append("\\u00");
-        json->push_back("0123456789abcdef"[(c >> 4) & 0xf]);
-        json->push_back("0123456789abcdef"[c & 0xf]);
-        continue;
-      }
-      json->push_back(c);
-    }
-    json->append("\",\"kind\":\"");
-    json->append(kKinds[static_cast<int>(e.kind)]);
-    json->append("\",\"updated\":");
-    json->append(e.updated ? "true" : "false");
-    switch (e.kind) {
-      case Kind::kCounter:
-      case Kind::kMonotonic:
-      case Kind::kGauge:
-        json->append(",\"value\":");
-        number(e.value);
-        break;
-      case Kind::kSet:
-        json->append(",\"value\":");
-        number(static_cast<double>(e.members->size()));
-        break;
-      case Kind::kTimer: {
-        const Histogram& h = *e.histogram;
-        json->append(",\"count\":");
-        number(h.count());
-        json->append(",\"samples\":[");
-        for (size_t i = 0; i < h.samples().size(); ++i) {
-          if (i) json->push_back(',');
-          number(h.samples()[i]);
-        }
-        json->push_back(']');
-        break;
-      }
-    }
-    json->push_back('}');
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (i) json->push_back(',');
+    AppendJson(entries_[i], json);
   }
   json->push_back(']');
+}
+
+void Aggregator::Describe(std::string_view key, std::string* json) const {
+  json->push_back('[');
+  std::string stored;
+  bool first = true;
+  const int kinds = options_.convention == Convention::kEtsy ? 5 : 1;
+  for (int kind = 0; kind < kinds; ++kind) {
+    stored.assign(1, static_cast<char>('0' + kind));  // the kind byte BuildKey writes
+    stored.append(key.data(), key.size());
+    const uint32_t index = table_.Find(stored, HashKey(stored, hash_seed_),
+                                       [this](uint32_t i) { return std::string_view(entries_[i].key); });
+    if (index == KeyTable::kMissing) continue;
+    if (!first) json->push_back(',');
+    first = false;
+    AppendJson(entries_[index], json);
+  }
+  json->push_back(']');
+}
+
+void Aggregator::AppendJson(const Entry& e, std::string* json) const {
+  static const char* const kKinds[] = {"counter", "monotonic", "gauge", "timer", "set"};
+  char digits[kMaxNumberChars];
+  auto number = [&](double v) { json->append(digits, FormatNumber(v, digits)); };
+  json->append("{\"key\":\"");
+  for (char c : std::string_view(e.key).substr(1)) {
+    if (c == '"' || c == '\\') json->push_back('\\');
+    if (static_cast<unsigned char>(c) < 0x20) {
+      json->append("\\u00");
+      json->push_back("0123456789abcdef"[(c >> 4) & 0xf]);
+      json->push_back("0123456789abcdef"[c & 0xf]);
+      continue;
+    }
+    json->push_back(c);
+  }
+  json->append("\",\"kind\":\"");
+  json->append(kKinds[static_cast<int>(e.kind)]);
+  json->append("\",\"updated\":");
+  json->append(e.updated ? "true" : "false");
+  switch (e.kind) {
+    case Kind::kCounter:
+    case Kind::kMonotonic:
+    case Kind::kGauge:
+      json->append(",\"value\":");
+      number(e.value);
+      break;
+    case Kind::kSet:
+      json->append(",\"value\":");
+      number(static_cast<double>(e.members->size()));
+      break;
+    case Kind::kTimer: {
+      const Histogram& h = *e.histogram;
+      json->append(",\"count\":");
+      number(h.count());
+      json->append(",\"samples\":[");
+      for (size_t i = 0; i < h.samples().size(); ++i) {
+        if (i) json->push_back(',');
+        number(h.samples()[i]);
+      }
+      json->push_back(']');
+      break;
+    }
+  }
+  json->push_back('}');
 }
 
 }  // namespace statsd

@@ -262,11 +262,18 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
     return info.Env().Undefined();
   }
 
+  // snapshot(key?: string): string — JSON of every key, or of those stored as `key`.
   Napi::Value Snapshot(const Napi::CallbackInfo& info) {
     std::string json;
+    const bool one = info.Length() > 0 && info[0].IsString();
+    const std::string key = one ? info[0].As<Napi::String>().Utf8Value() : std::string();
     {
       std::lock_guard<std::mutex> lock(shared_->mutex);
-      shared_->aggregator.Snapshot(&json);
+      if (one) {
+        shared_->aggregator.Describe(key, &json);
+      } else {
+        shared_->aggregator.Snapshot(&json);
+      }
     }
     return Napi::String::New(info.Env(), json);
   }

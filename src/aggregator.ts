@@ -92,7 +92,7 @@ interface NativeAggregator {
   ingest(input: Uint8Array): void;
   flush(timestamp: number, pickle: boolean): Buffer;
   stats(out: Float64Array): void;
-  snapshot(): string;
+  snapshot(key?: string): string;
 }
 
 type NativeAggregatorClass = new (options: object, results: Float64Array) => NativeAggregator;
@@ -226,9 +226,14 @@ export class Aggregator {
     return { carbon, metrics: this.#results[2]!, timestamp };
   }
 
-  /** Every key's current state as plain objects (slow; for tools and tests). */
-  snapshot(): KeySnapshot[] {
-    return JSON.parse(this.#native.snapshot()) as KeySnapshot[];
+  /**
+   * Every key's current state as plain objects (slow: O(keys); for tools and
+   * tests), or with `key` (the stored key: path, then `;k=v` tags) just that
+   * key's state, in O(1): one entry, or one per type in the etsy convention.
+   */
+  snapshot(key?: string): KeySnapshot[] {
+    if (key !== undefined && typeof key !== 'string') throw invalidOption('key', 'a string', key);
+    return JSON.parse(this.#native.snapshot(key)) as KeySnapshot[];
   }
 
   /** Totals since construction. */

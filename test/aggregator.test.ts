@@ -176,6 +176,22 @@ describe('caps and expiry', () => {
     expect(() => new Aggregator({ maxSetMembers: 1.5 })).toThrow(/maxSetMembers/);
   });
 
+  it('snapshot(key) gives the state of that stored key alone, as the full snapshot has it', () => {
+    const agg = new Aggregator();
+    agg.ingest('a:1|c\nt:5|ms\nt:7|ms\nc:2|g|#env:prod\nu:x|s');
+    const all = agg.snapshot();
+    for (const key of ['a', 't', 'c;env=prod', 'u']) expect(agg.snapshot(key)).toEqual(all.filter((k) => k.key === key));
+    expect(agg.snapshot('t')).toEqual([{ key: 't', kind: 'timer', updated: true, count: 2, samples: [5, 7] }]);
+    expect(agg.snapshot('c')).toEqual([]); // stored with its tags
+    expect(agg.snapshot('missing')).toEqual([]);
+    expect(() => agg.snapshot(5 as unknown as string)).toThrow(/key/);
+
+    // etsy keeps one namespace per type: one entry per type of that name
+    const etsy = new Aggregator({ convention: 'etsy' });
+    etsy.ingest('x:1|c\nx:3|g\nx:4|ms');
+    expect(etsy.snapshot('x').map((k) => k.kind)).toEqual(['counter', 'gauge', 'timer']);
+  });
+
   it('expires idle keys after `expire` seconds and frees them', () => {
     const agg = new Aggregator({ expire: 20 });
     agg.ingest('idle:1|c\ngauge:5|g');
