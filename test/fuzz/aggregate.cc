@@ -12,7 +12,8 @@
 //   byte 3  percentiles / percentThreshold set (low 2 bits), histogram bins (bit 2)
 // The options are those src/aggregator.ts can hand to native (its validation).
 // Checks, besides the sanitizers: each Ingest counts every line exactly once
-// (lines + errors); keys never exceed maxKeys nor their bytes maxKeyBytes; the totals add up; plaintext
+// (lines + errors); keys never exceed maxKeys nor their bytes maxKeyBytes; the
+// /metric lookup (Describe) of each packet's first name gives a JSON array; the totals add up; plaintext
 // output is well-formed "name value timestamp" lines, one per datapoint, and
 // pickle output is well-framed messages.
 #include <cmath>
@@ -172,6 +173,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                      " + errors " + std::to_string(r.errors) + " != " + std::to_string(lines));
       FUZZ_CHECK(aggregator.keys() <= options.max_keys, "keys > maxKeys");
       FUZZ_CHECK(aggregator.key_bytes() <= options.max_key_bytes, "key bytes > maxKeyBytes");
+      // /metric/<key>: the first line's name, looked up as the daemon does
+      const std::string_view name = packet.substr(0, packet.find_first_of(":\n"));
+      std::string described;
+      aggregator.Describe(name, &described);
+      FUZZ_CHECK(described.front() == '[' && described.back() == ']', "Describe: not a JSON array");
     }
     if (nul == std::string_view::npos) break;
     rest.remove_prefix(nul + 1);
