@@ -13,9 +13,9 @@
 // The options are those src/aggregator.ts can hand to native (its validation).
 // Checks, besides the sanitizers: each Ingest counts every line exactly once
 // (lines + errors); keys never exceed maxKeys nor their bytes maxKeyBytes; the
-// /metric lookup (Describe) of each packet's first name gives a JSON array; the totals add up; plaintext
-// output is well-formed "name value timestamp" lines, one per datapoint, and
-// pickle output is well-framed messages.
+// /metric lookup (Describe) of each packet's first name gives a JSON array; the
+// totals add up; plaintext output is well-formed "name value timestamp" lines,
+// one per datapoint, and pickle output is well-framed messages.
 #include <cmath>
 #include <cstdint>
 #include <string>
