@@ -356,6 +356,7 @@ class JsReceiver : public Napi::ObjectWrap<JsReceiver> {
     options.workers = static_cast<uint32_t>(NumberField(o, "workers"));
     options.batch = static_cast<uint32_t>(NumberField(o, "batch"));
     options.receive_buffer = static_cast<int>(NumberField(o, "receiveBuffer"));
+    options.held_bytes = static_cast<size_t>(NumberField(o, "heldBytes"));
     receiver_ = std::make_unique<statsd::UdpReceiver>(aggregator->shared(), options);
   }
 
@@ -368,10 +369,15 @@ class JsReceiver : public Napi::ObjectWrap<JsReceiver> {
     receiver_->Stop();
     return info.Env().Undefined();
   }
-  // stats(out: Float64Array): void — port, receive buffer, datagrams, bytes,
-  // kernel drops, receive errors, truncated.
+  // stats(out: Float64Array(8)): void — port, receive buffer, datagrams, bytes,
+  // kernel drops, receive errors, truncated, held during flushes.
   Napi::Value Stats(const Napi::CallbackInfo& info) {
-    double* out = info[0].As<Napi::Float64Array>().Data();
+    auto array = info[0].As<Napi::Float64Array>();
+    if (array.ElementLength() < 8) {
+      Napi::RangeError::New(info.Env(), "stats needs a Float64Array(8)").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    double* out = array.Data();
     const statsd::ReceiverStats& s = receiver_->stats();
     out[0] = receiver_->bound_port();
     out[1] = receiver_->receive_buffer();
@@ -380,6 +386,7 @@ class JsReceiver : public Napi::ObjectWrap<JsReceiver> {
     out[4] = static_cast<double>(s.kernel_drops.load());
     out[5] = static_cast<double>(s.receive_errors.load());
     out[6] = static_cast<double>(s.truncated.load());
+    out[7] = static_cast<double>(s.held.load());
     return info.Env().Undefined();
   }
 

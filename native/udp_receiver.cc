@@ -11,6 +11,7 @@
 
 #include <cstring>
 
+#include "held_datagrams.h"
 #include "unix_socket.h"
 
 namespace statsd {
@@ -131,6 +132,7 @@ void UdpReceiver::Run(int fd) {
   constexpr size_t kControlBytes = CMSG_SPACE(sizeof(uint32_t));
   std::vector<char> controls(batch * kControlBytes);
   uint32_t last_drop_count = 0;
+  HeldDatagrams held(options_.held_bytes);
   // Bounds the drain at stop, should senders keep sending (a full 32 MiB
   // buffer of small datagrams is well under this many batches).
   int drain_batches_left = 1 << 16;
@@ -140,7 +142,12 @@ void UdpReceiver::Run(int fd) {
     const bool stopping = stopping_.load(std::memory_order_relaxed);
     if (!stopping) {
       pollfd p{fd, POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) continue;
+      // Held datagrams must not wait for the next one to arrive: poll briefly
+      // and hand them over as soon as the socket is quiet.
+      if (poll(&p, 1, held.empty() ? 100 : 1) <= 0) {
+        if (!held.empty()) IngestHeld(&held, /*wait=*/false);
+        continue;
+      }
     } else if (--drain_batches_left < 0) {
       break;
     }
@@ -161,15 +168,24 @@ void UdpReceiver::Run(int fd) {
       continue;
     }
     uint64_t bytes = 0;
-    {
-      std::lock_guard<std::mutex> lock(shared_->mutex);
+    for (int i = 0; i < received; ++i) {
+      bytes += messages[i].msg_len;
+      if (messages[i].msg_hdr.msg_flags & MSG_TRUNC) stats_.truncated.fetch_add(1, std::memory_order_relaxed);
+    }
+    // While a flush holds the lock, keep reading: hold this batch (in order,
+    // behind what is held already) unless the holding space is full.
+    std::unique_lock<std::mutex> lock(shared_->mutex, std::try_to_lock);
+    if (!lock.owns_lock() && held.Fits(static_cast<size_t>(received), bytes)) {
+      for (int i = 0; i < received; ++i) held.Add(buffers.data() + i * kDatagramBytes, messages[i].msg_len);
+      stats_.held.fetch_add(static_cast<uint64_t>(received), std::memory_order_relaxed);
+    } else {
+      if (!lock.owns_lock()) lock.lock();  // held is full: wait, as the kernel buffer fills
+      held.Drain([this](const char* data, uint32_t size) { shared_->aggregator.Ingest(data, size); });
       for (int i = 0; i < received; ++i) {
-        const size_t size = messages[i].msg_len;
-        if (messages[i].msg_hdr.msg_flags & MSG_TRUNC) stats_.truncated.fetch_add(1, std::memory_order_relaxed);
-        shared_->aggregator.Ingest(buffers.data() + i * kDatagramBytes, size);
-        bytes += size;
+        shared_->aggregator.Ingest(buffers.data() + i * kDatagramBytes, messages[i].msg_len);
       }
     }
+    if (lock.owns_lock()) lock.unlock();
     // SO_RXQ_OVFL: a running count of datagrams the kernel dropped on this socket.
     for (int i = received - 1; i >= 0; --i) {
       msghdr& h = messages[i].msg_hdr;
@@ -187,6 +203,18 @@ void UdpReceiver::Run(int fd) {
     stats_.datagrams.fetch_add(static_cast<uint64_t>(received), std::memory_order_relaxed);
     stats_.bytes.fetch_add(bytes, std::memory_order_relaxed);
   }
+  IngestHeld(&held, /*wait=*/true);  // what was read during a last flush belongs to the final one
+}
+
+void UdpReceiver::IngestHeld(HeldDatagrams* held, bool wait) {
+  if (held->empty()) return;
+  std::unique_lock<std::mutex> lock(shared_->mutex, std::defer_lock);
+  if (wait) {
+    lock.lock();
+  } else if (!lock.try_lock()) {
+    return;  // still flushing: try again after the next poll
+  }
+  held->Drain([this](const char* data, uint32_t size) { shared_->aggregator.Ingest(data, size); });
 }
 
 }  // namespace statsd

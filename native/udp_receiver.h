@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "aggregator.h"
+#include "held_datagrams.h"
 
 namespace statsd {
 
@@ -31,6 +32,7 @@ struct ReceiverOptions {
   uint32_t workers = 1;               // threads; each gets its own SO_REUSEPORT socket
   uint32_t batch = 64;                // datagrams per recvmmsg
   int receive_buffer = 32 << 20;      // SO_RCVBUF wanted (the kernel may cap it)
+  size_t held_bytes = 64 << 20;       // per thread: datagrams read while a flush holds the lock
 };
 
 struct ReceiverStats {
@@ -39,6 +41,7 @@ struct ReceiverStats {
   std::atomic<uint64_t> kernel_drops{0};    // datagrams the kernel dropped (SO_RXQ_OVFL)
   std::atomic<uint64_t> receive_errors{0};
   std::atomic<uint64_t> truncated{0};       // datagrams longer than the 64 KiB buffer
+  std::atomic<uint64_t> held{0};            // datagrams read while the aggregator was busy
 };
 
 class UdpReceiver {
@@ -61,6 +64,8 @@ class UdpReceiver {
  private:
   int OpenSocket(bool reuse_port, int* fd);
   void Run(int fd);
+  // Ingests the held datagrams; without `wait`, only if the lock is free now.
+  void IngestHeld(HeldDatagrams* held, bool wait);
 
   std::shared_ptr<SharedAggregator> shared_;
   ReceiverOptions options_;

@@ -37,6 +37,8 @@ export interface ReceiverOptions {
   workers: number;
   batch: number;
   receiveBuffer: number;
+  /** Per thread: datagram bytes read and held while a flush holds the aggregator (0: wait instead). */
+  heldBytes: number;
 }
 
 export interface NativeBinding {

@@ -14,7 +14,17 @@ import type { Sink } from './sinks';
 export interface ServerOptions {
   aggregator?: AggregatorOptions;
   /** UDP input (native threads); undefined → none. */
-  udp?: { address?: string; port?: number; workers?: number; receiveBuffer?: number };
+  udp?: {
+    address?: string;
+    port?: number;
+    workers?: number;
+    receiveBuffer?: number;
+    /**
+     * Per receiving thread, datagram bytes read on and held while a flush
+     * holds the aggregator (default 64 MiB; 0: leave them in the socket buffer).
+     */
+    heldBytes?: number;
+  };
   /** TCP line input; undefined → none. */
   tcp?: { address?: string; port?: number; maxConnections?: number };
   /** Unix datagram input at this path. */
@@ -50,7 +60,7 @@ export class StatsdServer extends EventEmitter {
   #lastFlush: { at: number; lines: number; errors: number } = { at: Date.now(), lines: 0, errors: 0 };
   #perSecond = { metrics: 0, errors: 0 };
   readonly #tcpStats = { accepted: 0, refused: 0, resets: 0, truncatedLines: 0, overlongLines: 0 };
-  readonly #receiverStats = new Float64Array(7);
+  readonly #receiverStats = new Float64Array(8);
   udpPort = 0;
   tcpPort = 0;
   httpPort = 0;
@@ -76,11 +86,12 @@ export class StatsdServer extends EventEmitter {
           workers: udp.workers ?? 1,
           batch: 64,
           receiveBuffer: udp.receiveBuffer ?? 32 << 20,
+          heldBytes: udp.heldBytes ?? 64 << 20,
         });
         this.udpPort = stats[0]!;
       }
       if (this.#options.unix) {
-        this.#startReceiver({ address: this.#options.unix, port: 0, unix: true, workers: 1, batch: 64, receiveBuffer: 8 << 20 });
+        this.#startReceiver({ address: this.#options.unix, port: 0, unix: true, workers: 1, batch: 64, receiveBuffer: 8 << 20, heldBytes: 64 << 20 });
       }
       if (this.#options.tcp) this.tcpPort = await this.#startTcp(this.#options.tcp);
       if (this.#options.http) this.httpPort = await this.#startHttp(this.#options.http);
@@ -100,7 +111,7 @@ export class StatsdServer extends EventEmitter {
       throw errnoError(errno, `cannot listen on ${where}`);
     }
     this.#receivers.push(receiver);
-    const stats = new Float64Array(7);
+    const stats = new Float64Array(8);
     receiver.stats(stats);
     return stats;
   }
@@ -227,7 +238,7 @@ export class StatsdServer extends EventEmitter {
 
   /** Input, aggregation and sink counters (the HTTP /stats body is built from them). */
   get stats() {
-    const udp = { datagrams: 0, bytes: 0, kernelDrops: 0, receiveErrors: 0, truncated: 0, receiveBuffer: 0 };
+    const udp = { datagrams: 0, bytes: 0, kernelDrops: 0, receiveErrors: 0, truncated: 0, receiveBuffer: 0, heldDuringFlush: 0 };
     for (const r of this.#receivers) {
       const s = this.#receiverStats;
       r.stats(s);
@@ -237,6 +248,7 @@ export class StatsdServer extends EventEmitter {
       udp.kernelDrops += s[4]!;
       udp.receiveErrors += s[5]!;
       udp.truncated += s[6]!;
+      udp.heldDuringFlush += s[7]!;
     }
     return {
       aggregator: this.aggregator.stats,

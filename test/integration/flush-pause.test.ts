@@ -1,0 +1,94 @@
+// While a flush holds the aggregator, the receiving thread reads on and holds
+// the datagrams (native/held_datagrams.h), so a socket buffer far smaller than
+// a flush pause (what an unprivileged daemon gets) loses nothing. Real UDP from
+// the load generator in a child process; flushes of 1M keys on this thread.
+import { spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { StatsdServer } from '../../src/server';
+import type { Sink } from '../../src/sinks';
+import { CLI, sendUdp } from '../helpers/daemon-cli';
+import { sleep, until } from '../helpers/receivers';
+
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A sink that keeps nothing: the flush itself is what is measured here. */
+const nullSink: Sink = {
+  name: 'null',
+  write: () => {},
+  drain: () => Promise.resolve(),
+  close: () => Promise.resolve(),
+  stats: () => ({ type: 'null', connected: true, flushesSent: 0, metricsSent: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0, flushesReplayed: 0, replaysDropped: 0, backlog: 0 }),
+};
+
+/** Floods for 3 s at 1M lines/s while this thread flushes 1M keys over and over. */
+async function floodDuringFlushes(heldBytes: number) {
+  const server = new StatsdServer({
+    udp: { port: 0, receiveBuffer: 256 << 10, heldBytes }, // the kernel doubles it: ~15 ms of this flood
+    aggregator: { maxKeys: 2_000_000 },
+    sinks: [nullSink],
+    flushInterval: 3_600_000, // flushes are made by the test
+  });
+  await server.start();
+  cleanups.push(() => server.stop(100));
+  let keys = '';
+  for (let i = 0; i < 1_000_000; i++) keys += `pause.k${i}:1|g\n`;
+  server.aggregator.ingest(keys);
+
+  const load = spawn(process.execPath, [CLI, 'load', '--target', `127.0.0.1:${server.udpPort}`, '--rate', '1000000', '--duration', '3', '--json'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  cleanups.push(() => void load.kill('SIGKILL'));
+  let out = '';
+  load.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+  const exited = new Promise((resolve) => load.once('exit', resolve));
+  const pauses: number[] = [];
+  while (load.exitCode === null) {
+    const t = performance.now();
+    server.flush();
+    pauses.push(performance.now() - t);
+    await sleep(20);
+  }
+  await exited;
+  const sent = JSON.parse(out) as { packetsSent: number; linesSent: number };
+  // the kernel's drop count rides on the next datagram: send markers until all is counted
+  let markers = 0;
+  await until(
+    async () => {
+      await sendUdp(server.udpPort, ['pause.marker:1|c']);
+      markers++;
+      await sleep(20);
+      const u = server.stats.udp;
+      return u.datagrams + u.kernelDrops === sent.packetsSent + markers;
+    },
+    10_000,
+    () => `datagrams counted: ${JSON.stringify(server.stats.udp)}, sent ${sent.packetsSent} + ${markers}`,
+  );
+  await sleep(50); // held datagrams reach the aggregator within a poll of the socket going quiet
+  return { udp: server.stats.udp, lines: server.stats.aggregator.lines - 1_000_000, sent, markers, pauses };
+}
+
+describe('flush pauses and a small socket buffer', () => {
+  // Run alone, the first loses nothing and the second ~40% (measured: 0 and
+  // 17,332 of 44,192 datagrams). Beside other tests on 2 cores the receiving
+  // thread itself can be starved for longer than the ~15 ms the buffer lasts
+  // (74-247 drops seen), so the bounds leave room for that: 2% against 10%.
+  it('datagrams that arrive during flushes are read on, held and aggregated', { timeout: 60_000 }, async () => {
+    const r = await floodDuringFlushes(64 << 20);
+    expect(Math.max(...r.pauses)).toBeGreaterThan(25); // longer than the buffer lasts
+    expect(r.udp.heldDuringFlush).toBeGreaterThan(0);
+    expect(r.udp.kernelDrops).toBeLessThan(r.sent.packetsSent / 50);
+    expect(r.udp.datagrams + r.udp.kernelDrops).toBe(r.sent.packetsSent + r.markers);
+    if (r.udp.kernelDrops === 0) expect(r.lines).toBe(r.sent.linesSent + r.markers);
+  });
+
+  it('without holding (heldBytes 0) the same flood loses datagrams in the kernel, and counts them', { timeout: 60_000 }, async () => {
+    const r = await floodDuringFlushes(0);
+    expect(r.udp.heldDuringFlush).toBe(0);
+    expect(r.udp.kernelDrops).toBeGreaterThan(r.sent.packetsSent / 10);
+    expect(r.udp.datagrams + r.udp.kernelDrops).toBe(r.sent.packetsSent + r.markers);
+  });
+});
