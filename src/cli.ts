@@ -14,16 +14,18 @@ const USAGE = `Usage: statsd-native serve [options]
 
 serve: run the daemon
 
-  --config FILE          brubeck config.json or etsy statsd config.js
+  --config FILE          brubeck config.json or etsy statsd config.js; both
+                         take "limits": { maxKeys, maxKeyBytes, … } (README);
+                         the flags below override the file
   --address ADDR         UDP address (default 127.0.0.1)
   --port PORT            UDP port (default 8125; 0 picks one)
-  --workers N            UDP receiving threads (SO_REUSEPORT)
+  --workers N            UDP receiving threads (SO_REUSEPORT; default 1)
   --tcp-port PORT        also take newline-separated lines over TCP
   --unix PATH            also take datagrams on a unix socket
   --flush-interval MS    flush every MS milliseconds (default 10000)
   --align                flush on wall-clock multiples of the interval
   --convention NAME      brubeck (default) or etsy
-  --expire SECONDS       forget keys idle this long
+  --expire SECONDS       forget keys idle this long (default: never)
   --server-name NAME     prefix of the internal metrics (brubeck: NAME.metrics …)
   --graphite HOST:PORT   send to carbon (plaintext; with --pickle, pickle)
   --pickle               use carbon's pickle protocol
@@ -57,7 +59,13 @@ function fail(message: string): never {
 function integer(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) fail(`--${name} expects a whole number, not ${JSON.stringify(value)}`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0) fail(`--${name} expects a whole number, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+function portFlag(name: string, value: string | undefined): number | undefined {
+  const n = integer(name, value);
+  if (n !== undefined && n > 65535) fail(`--${name} expects a port from 0 to 65535, not ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -90,11 +98,12 @@ export function configFromArgs(args: string[]): DaemonConfig {
     const udp = config.udp ?? { address: '127.0.0.1', port: 8125, workers: 1 };
     config.udp = {
       address: values.address ?? udp.address,
-      port: integer('port', values.port) ?? udp.port,
+      port: portFlag('port', values.port) ?? udp.port,
       workers: integer('workers', values.workers) ?? udp.workers,
     };
+    if (config.udp.workers < 1) fail('--workers expects at least 1');
   }
-  const tcpPort = integer('tcp-port', values['tcp-port']);
+  const tcpPort = portFlag('tcp-port', values['tcp-port']);
   if (tcpPort !== undefined) config.tcp = { address: config.tcp?.address ?? config.udp?.address ?? '127.0.0.1', port: tcpPort };
   if (values.unix) config.unix = values.unix;
   config.flushInterval = integer('flush-interval', values['flush-interval']) ?? config.flushInterval;
@@ -109,6 +118,7 @@ export function configFromArgs(args: string[]): DaemonConfig {
   if (values['server-name'] !== undefined) config.aggregator.serverName = values['server-name'];
   if (values.graphite !== undefined) {
     const e = parseEndpoint(values.graphite, '--graphite');
+    if (e.transport !== 'udp' || /^[a-z]+:\/\//.test(values.graphite)) fail(`--graphite expects HOST:PORT (carbon's TCP line or pickle port), not ${JSON.stringify(values.graphite)}`);
     config.graphite = { host: e.host, port: e.port, format: 'plaintext' };
   }
   if (values.pickle && config.graphite) config.graphite.format = 'pickle';
@@ -119,8 +129,11 @@ export function configFromArgs(args: string[]): DaemonConfig {
   config.shutdownTimeout = integer('shutdown-timeout', values['shutdown-timeout']) ?? config.shutdownTimeout;
   if (values.http !== undefined) {
     const colon = values.http.lastIndexOf(':');
-    const port = integer('http', values.http.slice(colon + 1))!;
-    config.http = { address: colon > 0 ? values.http.slice(0, colon) : '127.0.0.1', port };
+    const port = portFlag('http', values.http.slice(colon + 1))!;
+    config.http = { address: colon > 0 ? values.http.slice(0, colon).replace(/^\[(.*)\]$/, '$1') : '127.0.0.1', port };
+  }
+  if (!config.udp && !config.tcp && !config.unix) {
+    fail(`no input to listen on${values.config ? ` (${values.config} has no statsd sampler or server)` : ''}: add --port, --tcp-port or --unix`);
   }
   return config;
 }
@@ -134,6 +147,7 @@ export function sinksFor(config: DaemonConfig): Sink[] {
 
 async function serve(args: string[]): Promise<void> {
   const config = configFromArgs(args);
+  for (const warning of config.warnings) process.stderr.write(`statsd-native: ${warning}\n`);
   const server = new StatsdServer({
     aggregator: config.aggregator,
     udp: config.udp,
@@ -150,6 +164,10 @@ async function serve(args: string[]): Promise<void> {
     if (error.message !== lastError) process.stderr.write(`statsd-native: ${error.message}\n`);
     lastError = error.message;
   });
+  server.on('recover', (message: string) => {
+    process.stderr.write(`statsd-native: ${message}\n`);
+    lastError = ''; // the next outage is logged again
+  });
   // Handlers first: a signal that arrives while starting still flushes and exits 0.
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -162,6 +180,14 @@ async function serve(args: string[]): Promise<void> {
   process.on('SIGINT', stop);
   await server.start();
   if (stopping) return;
+  // Linux reports twice the size asked for when it grants it (bookkeeping).
+  const granted = server.stats.udp.receiveBuffer;
+  if (config.udp && granted > 0 && granted < 2 * (32 << 20)) {
+    process.stderr.write(
+      `statsd-native: UDP receive buffer is ${(granted / 2 ** 20).toFixed(1)} MiB, not the 32 MiB asked for: the kernel caps it at ` +
+        'net.core.rmem_max without CAP_NET_ADMIN (raise the sysctl for bursts; flush pauses are covered by held datagrams)\n',
+    );
+  }
   const inputs = [
     config.udp && `udp://${config.udp.address}:${server.udpPort}`,
     config.tcp && `tcp://${config.tcp.address}:${server.tcpPort}`,
@@ -177,13 +203,15 @@ async function serve(args: string[]): Promise<void> {
 /** What each sink delivered and dropped over the daemon's life, for the last log line. */
 function shutdownReport(server: StatsdServer): string {
   const stats = server.stats;
+  const flushes = (n: number) => `${n} ${n === 1 ? 'flush' : 'flushes'}`;
+  const datapoints = (n: number) => `(${n} ${n === 1 ? 'datapoint' : 'datapoints'})`;
   const sinks = stats.sinks.map(
     (s) =>
-      `${s.name}: ${s.flushesSent} flushes written (${s.metricsSent} datapoints), ` +
-      `${s.flushesDropped} dropped (${s.metricsDropped} datapoints), ` +
+      `${s.name}: ${flushes(s.flushesSent)} written ${datapoints(s.metricsSent)}, ` +
+      `${s.flushesDropped} dropped ${datapoints(s.metricsDropped)}, ` +
       `${s.flushesReplayed} queued again after a broken connection (${s.replaysDropped} of those given up)`,
   );
-  return [`${stats.aggregator.flushes} flushes made (${stats.datapointsFlushed} datapoints)`, ...sinks].join('; ');
+  return [`${flushes(stats.aggregator.flushes)} made ${datapoints(stats.datapointsFlushed)}`, ...sinks].join('; ');
 }
 
 function fraction(name: string, value: string | undefined): number | undefined {
@@ -274,12 +302,17 @@ async function load(args: string[]): Promise<void> {
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   try {
-    if (command === 'serve') return await serve(rest);
-    if (command === 'load') return await load(rest);
-    if (command === undefined || command === '--help' || command === 'help') {
+    if (command === '--version' || command === '-v') {
+      process.stdout.write(`${(require('../package.json') as { version: string }).version}\n`);
+      return;
+    }
+    const help = rest.includes('--help') || rest.includes('-h');
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help' || help) {
       process.stdout.write(USAGE);
       return;
     }
+    if (command === 'serve') return await serve(rest);
+    if (command === 'load') return await load(rest);
     fail(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
   } catch (error) {
     if (error instanceof StatsdError || (error as NodeJS.ErrnoException).code) fail((error as Error).message);

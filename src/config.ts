@@ -22,6 +22,8 @@ export interface DaemonConfig {
   alignFlush: boolean;
   /** ms the shutdown waits for sinks to deliver (default 5000). */
   shutdownTimeout: number;
+  /** What the config file had that is not used (printed at start). */
+  warnings: string[];
 }
 
 /** The embedded default: UDP 127.0.0.1:8125, brubeck convention, stdout, 10 s. */
@@ -32,6 +34,7 @@ export function defaultConfig(): DaemonConfig {
     flushInterval: 10000,
     alignFlush: false,
     shutdownTimeout: 5000,
+    warnings: [],
   };
 }
 
@@ -50,6 +53,19 @@ function num(file: string, o: Obj, key: string, fallback: number): number {
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !Number.isFinite(v)) throw configError(file, `Expected a number for ${key} but received ${JSON.stringify(v)}`);
   return v;
+}
+
+/** A port number 0-65535 (0: any free port). */
+function port(file: string, o: Obj, key: string, fallback: number): number {
+  const v = num(file, o, key, fallback);
+  if (!Number.isInteger(v) || v < 0 || v > 65535) throw configError(file, `${key} must be a port from 0 to 65535, not ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** A flush interval in ms (>= 1). */
+function interval(file: string, what: string, ms: number): number {
+  if (!(ms >= 1)) throw configError(file, `${what} must be at least 1 ms, not ${JSON.stringify(ms)} ms`);
+  return ms;
 }
 
 function str(file: string, o: Obj, key: string, fallback: string): string {
@@ -75,7 +91,8 @@ export function fromBrubeck(file: string, c: Obj): DaemonConfig {
     }
     if (config.udp) throw configError(file, 'only one statsd sampler is supported');
     const workers = s.multisock === true ? num(file, s, 'workers', 4) : 1;
-    config.udp = { address: str(file, s, 'address', '127.0.0.1'), port: num(file, s, 'port', 8125), workers };
+    if (!Number.isInteger(workers) || workers < 1) throw configError(file, `workers must be a whole number >= 1, not ${JSON.stringify(workers)}`);
+    config.udp = { address: str(file, s, 'address', '127.0.0.1'), port: port(file, s, 'port', 8125), workers };
   }
   for (const b of backends) {
     if (!isObject(b) || b.type !== 'carbon') {
@@ -84,10 +101,10 @@ export function fromBrubeck(file: string, c: Obj): DaemonConfig {
     if (config.graphite) throw configError(file, 'only one carbon backend is supported');
     config.graphite = {
       host: str(file, b, 'address', '127.0.0.1'),
-      port: num(file, b, 'port', 2003),
+      port: port(file, b, 'port', 2003),
       format: b.pickle === true ? 'pickle' : 'plaintext',
     };
-    config.flushInterval = num(file, b, 'frequency', 10) * 1000;
+    config.flushInterval = interval(file, 'frequency', num(file, b, 'frequency', 10) * 1000);
   }
   if (c.http !== undefined) {
     // brubeck: "http": ":8080" (only the port is read); we also accept "host:port".
@@ -105,7 +122,7 @@ export function fromEtsy(file: string, c: Obj): DaemonConfig {
   const config = defaultConfig();
   const graphite = isObject(c.graphite) ? c.graphite : {};
   const agg: AggregatorOptions = { convention: 'etsy' };
-  config.flushInterval = num(file, c, 'flushInterval', 10000);
+  config.flushInterval = interval(file, 'flushInterval', num(file, c, 'flushInterval', 10000));
   const copy = <K extends keyof AggregatorOptions>(key: K, from: Obj, name: string = key) => {
     if (from[name] !== undefined) (agg as Obj)[key] = from[name];
   };
@@ -130,9 +147,9 @@ export function fromEtsy(file: string, c: Obj): DaemonConfig {
     if (!isObject(s)) throw configError(file, 'servers entries must be objects');
     const kind = str(file, s, 'server', './servers/udp');
     const address = typeof s.address === 'string' ? s.address : '127.0.0.1';
-    const port = num(file, s, 'port', 8125);
-    if (kind.endsWith('udp')) config.udp = { address, port, workers: 1 };
-    else if (kind.endsWith('tcp')) config.tcp = { address, port };
+    const p = port(file, s, 'port', 8125);
+    if (kind.endsWith('udp')) config.udp = { address, port: p, workers: 1 };
+    else if (kind.endsWith('tcp')) config.tcp = { address, port: p };
     else throw configError(file, `unsupported server ${JSON.stringify(kind)}`);
   }
   const backends = Array.isArray(c.backends) ? c.backends : ['./backends/graphite'];
@@ -140,12 +157,31 @@ export function fromEtsy(file: string, c: Obj): DaemonConfig {
     const pickle = c.graphiteProtocol === 'pickle';
     config.graphite = {
       host: str(file, c, 'graphiteHost', '127.0.0.1'),
-      port: pickle ? num(file, c, 'graphitePicklePort', 2004) : num(file, c, 'graphitePort', 2003),
+      port: pickle ? port(file, c, 'graphitePicklePort', 2004) : port(file, c, 'graphitePort', 2003),
       format: pickle ? 'pickle' : 'plaintext',
     };
   }
   if (backends.some((b) => String(b).endsWith('console'))) config.stdout = 'json';
+  for (const b of backends) {
+    if (!String(b).endsWith('graphite') && !String(b).endsWith('console')) {
+      config.warnings.push(`${file}: ignoring backend ${JSON.stringify(b)} (only graphite and console are supported)`);
+    }
+  }
   return config;
+}
+
+// Top-level keys each format reads; others are reported as ignored.
+const BRUBECK_KEYS = ['samplers', 'backends', 'server_name', 'expire', 'http', 'limits'];
+const ETSY_KEYS = [
+  'flushInterval', 'percentThreshold', 'histogram', 'deleteIdleStats', 'deleteCounters', 'deleteTimers',
+  'deleteSets', 'deleteGauges', 'gaugesMaxTTL', 'keyNameSanitize', 'prefixStats', 'flush_counts', 'graphite',
+  'servers', 'port', 'address', 'backends', 'graphiteHost', 'graphitePort', 'graphitePicklePort',
+  'graphiteProtocol', 'limits',
+];
+
+function ignoredKeys(file: string, c: Obj, known: string[]): string[] {
+  const ignored = Object.keys(c).filter((k) => !known.includes(k));
+  return ignored.length ? [`${file}: ignoring ${ignored.map((k) => JSON.stringify(k)).join(', ')} (not used by statsd-native)`] : [];
 }
 
 /** The resource limits a config's `limits` object may set (our extension, in both formats). */
@@ -200,6 +236,7 @@ export function loadConfig(file: string): DaemonConfig {
   if (!isObject(value)) throw configError(file, 'expected an object');
   const brubeck = Array.isArray(value.samplers) || (Array.isArray(value.backends) && value.backends.some(isObject));
   const config = brubeck ? fromBrubeck(file, value) : fromEtsy(file, value);
+  config.warnings.push(...ignoredKeys(file, value, brubeck ? BRUBECK_KEYS : ETSY_KEYS));
   applyLimits(file, value, config);
   try {
     checkAggregatorOptions(config.aggregator);

@@ -4,6 +4,13 @@ import { StatsdError } from './errors';
 function describe(actual: unknown): string {
   if (typeof actual === 'string') return `string ${JSON.stringify(actual)}`;
   if (actual === null) return 'null';
+  if (typeof actual === 'object') {
+    try {
+      return `${Array.isArray(actual) ? 'array' : 'object'} ${JSON.stringify(actual)}`;
+    } catch {
+      return typeof actual; // cyclic
+    }
+  }
   return `${typeof actual} ${String(actual)}`;
 }
 

@@ -71,7 +71,10 @@ export class StatsdServer extends EventEmitter {
     this.#flushInterval = options.flushInterval ?? options.aggregator?.flushInterval ?? 10000;
     this.aggregator = new Aggregator({ ...options.aggregator, flushInterval: this.#flushInterval });
     this.sinks = options.sinks;
-    for (const sink of this.sinks) sink.onError = (error) => this.#error(error);
+    for (const sink of this.sinks) {
+      sink.onError = (error) => this.#error(error);
+      sink.onRecover = (message) => this.emit('recover', message);
+    }
   }
 
   /** Binds every input and starts flushing; rejects (and undoes) on a bind error. */

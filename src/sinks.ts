@@ -41,6 +41,8 @@ export interface Sink {
   stats(): SinkStats;
   /** Called with network errors (the sink keeps retrying). */
   onError?: (error: Error) => void;
+  /** Called when the sink works again after an error. */
+  onRecover?: (message: string) => void;
 }
 
 export interface GraphiteSinkOptions {
@@ -79,7 +81,10 @@ interface Pending {
 export class GraphiteSink implements Sink {
   readonly name: string;
   onError?: (error: Error) => void;
+  onRecover?: (message: string) => void;
   readonly #options: Required<GraphiteSinkOptions>;
+  /** An error was reported and no connection has worked since. */
+  #failing = false;
   #socket: net.Socket | undefined;
   #connected = false;
   #backlog: Pending[] = [];
@@ -127,9 +132,17 @@ export class GraphiteSink implements Sink {
     socket.on('connect', () => {
       this.#connected = true;
       this.#backoff = 100;
+      if (this.#failing) {
+        this.#failing = false;
+        const waiting = this.#backlog.length;
+        this.onRecover?.(`${this.name}: connected again; ${waiting} flush${waiting === 1 ? '' : 'es'} waiting`);
+      }
       this.#pump();
     });
-    socket.on('error', (error) => this.onError?.(error));
+    socket.on('error', (error) => {
+      this.#failing = true;
+      this.onError?.(error);
+    });
     socket.on('close', () => {
       this.#socket = undefined;
       this.#connected = false;

@@ -79,8 +79,8 @@ interface ShutdownReport {
 /** The counts in the daemon's last log line ("stopped; N flushes made (D datapoints); <sink>: …"). */
 function shutdownReport(stderr: string): ShutdownReport {
   const m = new RegExp(
-    'stopped; (\\d+) flushes made \\((\\d+) datapoints\\); graphite [^:]+:\\d+: (\\d+) flushes written \\((\\d+) datapoints\\), ' +
-      '(\\d+) dropped \\((\\d+) datapoints\\), (\\d+) queued again after a broken connection \\((\\d+) of those given up\\)',
+    'stopped; (\\d+) flush(?:es)? made \\((\\d+) datapoints?\\); graphite [^:]+:\\d+: (\\d+) flush(?:es)? written \\((\\d+) datapoints?\\), ' +
+      '(\\d+) dropped \\((\\d+) datapoints?\\), (\\d+) queued again after a broken connection \\((\\d+) of those given up\\)',
   ).exec(stderr);
   if (!m) throw new Error(`no shutdown report in:\n${stderr}`);
   const n = m.slice(1).map(Number);
@@ -249,8 +249,9 @@ describe.skipIf(carbonMissing() !== undefined)('real carbon-cache', () => {
     expect(points(count).filter(([, v]) => v !== 0)).toEqual([[expect.any(Number), 5]]);
     const gauge = await carbon.fetch('cd.gauge', now - 60, now + 1, { ready: (s) => points(s).length > 0 });
     expect(points(gauge).every(([, v]) => v === -2.5)).toBe(true);
-    // one line for the outage, not one per retry
+    // one line for the outage, not one per retry, and one for the recovery
     expect(d.stderr.match(/ECONNREFUSED/g)!.length).toBe(1);
+    expect(d.stderr).toMatch(/graphite plaintext 127\.0\.0\.1:\d+: connected again; \d+ flush(es)? waiting/);
   });
 });
 
@@ -394,6 +395,35 @@ describe('SIGTERM with a TCP sender that never closes', () => {
   });
 });
 
+describe('command line mistakes: a clear message, exit 1', () => {
+  it.each([
+    [['--port', '99999'], /--port expects a port from 0 to 65535, not "99999"/],
+    [['--tcp-port', '70000'], /--tcp-port expects a port from 0 to 65535/],
+    [['--graphite', 'unix:///tmp/carbon.sock'], /--graphite expects HOST:PORT/],
+    [['--graphite', 'udp://127.0.0.1:2003'], /--graphite expects HOST:PORT/],
+    [['--workers', '0'], /--workers expects at least 1/],
+  ])('serve %j', async (args, message) => {
+    const d = DaemonProcess.spawn(['serve', ...args]);
+    expect(await d.ended(10_000)).toEqual({ code: 1, signal: null });
+    expect(d.stderr).toMatch(message);
+  });
+
+  it('serve --help prints the usage and exits 0', async () => {
+    const d = DaemonProcess.spawn(['serve', '--help']);
+    expect(await d.ended(10_000)).toEqual({ code: 0, signal: null });
+    expect(d.stdout).toMatch(/^Usage: statsd-native serve/);
+  });
+
+  it('a config key the daemon does not use is named at start (a typo does not pass silently)', async () => {
+    const dir = tempDir();
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'typo.json');
+    fs.writeFileSync(file, '{"samplers": [{"type": "statsd", "port": 0}], "limit": {"maxKeys": 1}}');
+    const d = await daemon(['--config', file]);
+    expect(d.stderr).toContain(`${file}: ignoring "limit" (not used by statsd-native)`);
+  });
+});
+
 describe('malformed config files: a clear message naming the file, exit 1', () => {
   const cases: [string, string, RegExp][] = [
     ['broken.json', '{"samplers": [', /not JSON nor a JavaScript object/],
@@ -406,7 +436,13 @@ describe('malformed config files: a clear message naming the file, exit 1', () =
     ['array.json', '[1, 2]', /expected an object/],
     ['loop.js', '{ port: (() => { for (;;) {} })() }', /Script execution timed out/],
     ['server.js', "{ servers: [{ server: './servers/http' }] }", /unsupported server "\.\/servers\/http"/],
-    ['percent.js', '{ percentThreshold: [150] }', /percentThreshold/],
+    ['percent.js', '{ percentThreshold: [150] }', /percentThreshold but received array \[150\]/],
+    ['udp-port.json', '{"samplers": [{"type": "statsd", "port": 99999}]}', /port must be a port from 0 to 65535, not 99999/],
+    ['tcp-port.js', "{ servers: [{ server: './servers/tcp', port: 70000 }] }", /port must be a port from 0 to 65535, not 70000/],
+    ['interval.js', '{ flushInterval: 0 }', /flushInterval must be at least 1 ms, not 0 ms/],
+    ['frequency.json', '{"samplers": [{"type": "statsd"}], "backends": [{"type": "carbon", "frequency": 0}]}', /frequency must be at least 1 ms/],
+    ['workers.json', '{"samplers": [{"type": "statsd", "multisock": true, "workers": -2}]}', /workers must be a whole number >= 1, not -2/],
+    ['no-input.json', '{"backends": [{"type": "carbon", "port": 2003}]}', /no input to listen on \(.*no-input\.json has no statsd sampler or server\)/],
   ];
   it.each(cases)('%s', async (name, text, message) => {
     const dir = tempDir();

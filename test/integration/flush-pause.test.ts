@@ -10,6 +10,11 @@ import type { Sink } from '../../src/sinks';
 import { CLI, sendUdp } from '../helpers/daemon-cli';
 import { sleep, until } from '../helpers/receivers';
 
+// Under AddressSanitizer (npm run test:sanitize) ingest is several times slower:
+// at this rate the receiving thread falls behind with or without flushes, so
+// only the accounting is checked there, not the loss bounds.
+const sanitized = (process.env.LD_PRELOAD ?? '').includes('libasan');
+
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -80,7 +85,7 @@ describe('flush pauses and a small socket buffer', () => {
     const r = await floodDuringFlushes(64 << 20);
     expect(Math.max(...r.pauses)).toBeGreaterThan(25); // longer than the buffer lasts
     expect(r.udp.heldDuringFlush).toBeGreaterThan(0);
-    expect(r.udp.kernelDrops).toBeLessThan(r.sent.packetsSent / 50);
+    if (!sanitized) expect(r.udp.kernelDrops).toBeLessThan(r.sent.packetsSent / 50);
     expect(r.udp.datagrams + r.udp.kernelDrops).toBe(r.sent.packetsSent + r.markers);
     if (r.udp.kernelDrops === 0) expect(r.lines).toBe(r.sent.linesSent + r.markers);
   });
@@ -88,7 +93,7 @@ describe('flush pauses and a small socket buffer', () => {
   it('without holding (heldBytes 0) the same flood loses datagrams in the kernel, and counts them', { timeout: 60_000 }, async () => {
     const r = await floodDuringFlushes(0);
     expect(r.udp.heldDuringFlush).toBe(0);
-    expect(r.udp.kernelDrops).toBeGreaterThan(r.sent.packetsSent / 10);
+    if (!sanitized) expect(r.udp.kernelDrops).toBeGreaterThan(r.sent.packetsSent / 10);
     expect(r.udp.datagrams + r.udp.kernelDrops).toBe(r.sent.packetsSent + r.markers);
   });
 });
