@@ -20,7 +20,7 @@ const {
 //   own CPU time; it competes with the server for the machine's cores.
 // - Ours: `node dist/cli.js serve --port 0 --http 0 --flush-interval 1000`
 //   (stdout sink to /dev/null); accepted = HTTP /stats `metrics` (valid lines
-//   aggregated), and `samplers[0].kernelDrops`.
+//   aggregated), and `samplers[0].kernel_drops`.
 // - etsy: `node node_modules/statsd/stats.js config.js` (npm statsd 0.9.0, its
 //   stock UDP server and socket buffer, graphite backend, flushInterval 1000) to
 //   a carbon sink in this process; accepted = sum of its flushed
@@ -173,7 +173,7 @@ async function startOurs() {
     name: 'ours, `statsd-native serve` (native recvmmsg thread, 1 worker)',
     pid: child.pid,
     udpPort,
-    receiveBuffer: first.samplers[0]?.receiveBuffer,
+    receiveBuffer: first.samplers[0]?.receive_buffer,
     /** The final accepted count once the queue is empty. */
     async settle() {
       await waitQueueEmpty(udpPort);
@@ -206,7 +206,7 @@ async function startOurs() {
       };
     },
     async kernelDrops() {
-      return (await getJSON(httpPort, '/stats')).samplers[0].kernelDrops;
+      return (await getJSON(httpPort, '/stats')).samplers[0].kernel_drops;
     },
     stop: () => stopChild(child),
   };

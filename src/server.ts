@@ -312,9 +312,9 @@ export class StatsdServer extends EventEmitter {
           backlog: s.backlog,
         })),
         samplers: this.#options.udp
-          ? [{ type: 'statsd', sample_freq: stats.perSecond.metrics, address: this.#options.udp.address ?? '127.0.0.1', port: this.udpPort, ...stats.udp }]
+          ? [{ type: 'statsd', sample_freq: stats.perSecond.metrics, address: this.#options.udp.address ?? '127.0.0.1', port: this.udpPort, ...snakeCase(stats.udp) }]
           : [],
-        tcp: stats.tcp,
+        tcp: snakeCase(stats.tcp),
         errors_by_reason: stats.aggregator.byReason,
         keys_dropped: stats.aggregator.keysDropped,
         key_bytes: stats.aggregator.keyBytes,
@@ -350,6 +350,13 @@ export class StatsdServer extends EventEmitter {
   #error(error: Error): void {
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
+}
+
+/** brubeck's /stats spells fields in snake_case: `kernelDrops` → `kernel_drops`. */
+function snakeCase(o: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(o)) out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = v;
+  return out;
 }
 
 function listen(server: net.Server, port: number, address: string, what: string): Promise<number> {

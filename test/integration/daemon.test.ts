@@ -429,7 +429,7 @@ describe('SIGTERM', () => {
   it('datagrams queued in the socket before SIGTERM are all in the final flush', async (ctx) => {
     const d = await start(['serve', '--port', '0', '--http', '0', '--flush-interval', '60000']);
     const port = d.listening.udp!;
-    const granted = (await httpGet(d.listening.http!, '/stats')).json.samplers[0].receiveBuffer as number;
+    const granted = (await httpGet(d.listening.http!, '/stats')).json.samplers[0].receive_buffer as number;
     // 200 datagrams of 65000 bytes need ~15-30 MiB of socket buffer (skb overhead included)
     if (granted < 32 << 20) ctx.skip(`the kernel granted only ${granted} bytes of receive buffer (not root?)`);
     d.child.kill('SIGSTOP');

@@ -287,19 +287,19 @@ describe('UDP flood above capacity', () => {
     // The kernel's drop count (SO_RXQ_OVFL) rides on the next datagram received:
     // a marker per poll, in case one is dropped too.
     let markers = 0;
-    let udp: { datagrams: number; kernelDrops: number } = { datagrams: 0, kernelDrops: 0 };
+    let udp: { datagrams: number; kernel_drops: number } = { datagrams: 0, kernel_drops: 0 };
     await until(
       async () => {
         await sendUdp(port, ['flood.marker:1|c']);
         markers++;
         await sleep(50);
         udp = (await stats(d)).samplers[0];
-        return udp.datagrams + udp.kernelDrops === sent.packetsSent + markers;
+        return udp.datagrams + udp.kernel_drops === sent.packetsSent + markers;
       },
       20_000,
       () => `sent ${sent.packetsSent} + ${markers} datagrams, counted ${JSON.stringify(udp)}`,
     );
-    expect(udp.kernelDrops).toBeGreaterThan(0);
+    expect(udp.kernel_drops).toBeGreaterThan(0);
     expect(udp.datagrams).toBeGreaterThan(0);
   });
 });
@@ -351,12 +351,12 @@ describe('TCP input limits and faults', () => {
       await sleep(2);
     }
     const during = (await stats(d)).tcp;
-    expect(during.pendingBytes).toBeLessThanOrEqual(1024);
+    expect(during.pending_bytes).toBeLessThanOrEqual(1024);
     socket.end('|c\nok.after:1|c\n');
     await new Promise((resolve) => socket.once('close', resolve));
     await sleep(50);
     const s = await stats(d);
-    expect(s.tcp.overlongLines).toBe(1);
+    expect(s.tcp.overlong_lines).toBe(1);
     expect(s.metrics).toBe(2); // ok.before and ok.after
     expect(s.errors).toBe(0); // the tail of the long line was not parsed as a line
   });
@@ -370,7 +370,7 @@ describe('TCP input limits and faults', () => {
     socket.resetAndDestroy();
     let s = await stats(d);
     await until(async () => (s = await stats(d)).tcp.connections === 0, 5000, 'the connection to close');
-    expect(s.tcp).toMatchObject({ resets: 1, truncatedLines: 1, connections: 0 });
+    expect(s.tcp).toMatchObject({ resets: 1, truncated_lines: 1, connections: 0 });
     expect(s.metrics).toBe(2);
     expect((await httpGet(d.listening.http!, '/ping')).status).toBe(200);
   });
