@@ -115,13 +115,19 @@ export function configFromArgs(args: string[]): DaemonConfig {
   }
   const expire = integer('expire', values.expire);
   if (expire !== undefined) config.aggregator.expire = expire;
-  if (values['server-name'] !== undefined) config.aggregator.serverName = values['server-name'];
+  if (values['server-name'] !== undefined) {
+    if (config.aggregator.convention === 'etsy') fail('--server-name is for the brubeck convention (etsy names its internal metrics with prefixStats)');
+    config.aggregator.serverName = values['server-name'];
+  }
   if (values.graphite !== undefined) {
     const e = parseEndpoint(values.graphite, '--graphite');
     if (e.transport !== 'udp' || /^[a-z]+:\/\//.test(values.graphite)) fail(`--graphite expects HOST:PORT (carbon's TCP line or pickle port), not ${JSON.stringify(values.graphite)}`);
     config.graphite = { host: e.host, port: e.port, format: 'plaintext' };
   }
-  if (values.pickle && config.graphite) config.graphite.format = 'pickle';
+  if (values.pickle) {
+    if (!config.graphite) fail('--pickle needs a carbon backend (--graphite HOST:PORT or one in --config)');
+    config.graphite.format = 'pickle';
+  }
   if (values.stdout !== undefined) {
     if (values.stdout !== 'carbon' && values.stdout !== 'json') fail('--stdout is carbon or json');
     config.stdout = values.stdout;
@@ -188,11 +194,12 @@ async function serve(args: string[]): Promise<void> {
         'net.core.rmem_max without CAP_NET_ADMIN (raise the sysctl for bursts; flush pauses are covered by held datagrams)\n',
     );
   }
+  const host = (address: string) => (address.includes(':') ? `[${address}]` : address); // IPv6 in brackets
   const inputs = [
-    config.udp && `udp://${config.udp.address}:${server.udpPort}`,
-    config.tcp && `tcp://${config.tcp.address}:${server.tcpPort}`,
+    config.udp && `udp://${host(config.udp.address)}:${server.udpPort}`,
+    config.tcp && `tcp://${host(config.tcp.address)}:${server.tcpPort}`,
     config.unix && `unix://${config.unix}`,
-    config.http && `http://${config.http.address}:${server.httpPort}`,
+    config.http && `http://${host(config.http.address)}:${server.httpPort}`,
   ].filter(Boolean);
   process.stderr.write(
     `statsd-native: listening on ${inputs.join(', ')}; ${config.aggregator.convention ?? 'brubeck'} convention; ` +

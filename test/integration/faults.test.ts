@@ -402,10 +402,17 @@ describe('command line mistakes: a clear message, exit 1', () => {
     [['--graphite', 'unix:///tmp/carbon.sock'], /--graphite expects HOST:PORT/],
     [['--graphite', 'udp://127.0.0.1:2003'], /--graphite expects HOST:PORT/],
     [['--workers', '0'], /--workers expects at least 1/],
+    [['--pickle'], /--pickle needs a carbon backend/],
+    [['--convention', 'etsy', '--server-name', 'x'], /--server-name is for the brubeck convention/],
   ])('serve %j', async (args, message) => {
     const d = DaemonProcess.spawn(['serve', ...args]);
     expect(await d.ended(10_000)).toEqual({ code: 1, signal: null });
     expect(d.stderr).toMatch(message);
+  });
+
+  it('IPv6 addresses are printed in brackets in the listening line', async () => {
+    const d = await daemon(['--address', '::1', '--tcp-port', '0', '--http', '[::1]:0']);
+    expect(d.stderr).toMatch(/listening on udp:\/\/\[::1\]:\d+, tcp:\/\/\[::1\]:\d+, http:\/\/\[::1\]:\d+;/);
   });
 
   it('serve --help prints the usage and exits 0', async () => {
