@@ -265,7 +265,11 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
   // snapshot(key?: string): string — JSON of every key, or of those stored as `key`.
   Napi::Value Snapshot(const Napi::CallbackInfo& info) {
     std::string json;
-    const bool one = info.Length() > 0 && info[0].IsString();
+    const bool one = info.Length() > 0 && !info[0].IsUndefined();
+    if (one && !info[0].IsString()) {
+      Napi::TypeError::New(info.Env(), "snapshot(key): key must be a string").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
     const std::string key = one ? info[0].As<Napi::String>().Utf8Value() : std::string();
     {
       std::lock_guard<std::mutex> lock(shared_->mutex);

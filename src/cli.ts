@@ -59,7 +59,7 @@ function fail(message: string): never {
 function integer(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 0) fail(`--${name} expects a whole number, not ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value)) fail(`--${name} expects a whole number, not ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -186,12 +186,12 @@ async function serve(args: string[]): Promise<void> {
   process.on('SIGINT', stop);
   await server.start();
   if (stopping) return;
-  // Linux reports twice the size asked for when it grants it (bookkeeping).
-  const granted = server.stats.udp.receiveBuffer;
-  if (config.udp && granted > 0 && granted < 2 * (32 << 20)) {
+  // Linux reports twice the size it grants (the other half is bookkeeping).
+  const granted = server.stats.udp.receiveBuffer / 2;
+  if (config.udp && granted > 0 && granted < 32 << 20) {
     process.stderr.write(
-      `statsd-native: UDP receive buffer is ${(granted / 2 ** 20).toFixed(1)} MiB, not the 32 MiB asked for: the kernel caps it at ` +
-        'net.core.rmem_max without CAP_NET_ADMIN (raise the sysctl for bursts; flush pauses are covered by held datagrams)\n',
+      `statsd-native: UDP receive buffer is ${(granted / 2 ** 20).toFixed(1)} MiB, not the 32 MiB asked for: without CAP_NET_ADMIN ` +
+        'the kernel caps it at net.core.rmem_max (raise the sysctl for bursts; flush pauses are covered by held datagrams)\n',
     );
   }
   const host = (address: string) => (address.includes(':') ? `[${address}]` : address); // IPv6 in brackets

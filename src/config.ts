@@ -110,9 +110,12 @@ export function fromBrubeck(file: string, c: Obj): DaemonConfig {
     // brubeck: "http": ":8080" (only the port is read); we also accept "host:port".
     const text = str(file, c, 'http', '');
     const colon = text.lastIndexOf(':');
-    const port = Number(text.slice(colon + 1));
-    if (colon < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw configError(file, `bad http ${JSON.stringify(text)}`);
-    config.http = { address: text.slice(0, colon) || '127.0.0.1', port };
+    const digits = text.slice(colon + 1);
+    const port = Number(digits);
+    if (colon < 0 || !/^\d+$/.test(digits) || port > 65535) {
+      throw configError(file, `http must be ":PORT" or "HOST:PORT", not ${JSON.stringify(text)}`);
+    }
+    config.http = { address: text.slice(0, colon).replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port };
   }
   return config;
 }

@@ -8,6 +8,7 @@ import { Aggregator, type AggregatorOptions, type FlushResult, nativeAggregatorO
 import { StatsdError } from './errors';
 import { native, type NativeReceiver, type ReceiverOptions } from './native';
 import { LineAssembler } from './line-assembler';
+import { integerOption } from './options';
 import { errnoError } from './transport';
 import type { Sink } from './sinks';
 
@@ -45,7 +46,7 @@ export class StatsdServer extends EventEmitter {
   readonly sinks: readonly Sink[];
   readonly #options: ServerOptions;
   readonly #flushInterval: number;
-  #receivers: NativeReceiver[] = [];
+  #receivers: { receiver: NativeReceiver; unix: boolean }[] = [];
   #tcp: net.Server | undefined;
   #http: http.Server | undefined;
   /** Open TCP input connections and their line buffers. */
@@ -67,6 +68,14 @@ export class StatsdServer extends EventEmitter {
 
   constructor(options: ServerOptions) {
     super();
+    const udp = options.udp;
+    if (udp) {
+      // checked here: the native receiver casts them to fixed-width integers
+      integerOption('udp.port', udp.port, 8125, 0, 65535);
+      integerOption('udp.workers', udp.workers, 1, 1, 1024);
+      integerOption('udp.receiveBuffer', udp.receiveBuffer, 32 << 20, 0, 2 ** 31 - 1);
+      integerOption('udp.heldBytes', udp.heldBytes, 64 << 20, 0, 2 ** 40);
+    }
     this.#options = options;
     this.#flushInterval = options.flushInterval ?? options.aggregator?.flushInterval ?? 10000;
     this.aggregator = new Aggregator({ ...options.aggregator, flushInterval: this.#flushInterval });
@@ -94,7 +103,8 @@ export class StatsdServer extends EventEmitter {
         this.udpPort = stats[0]!;
       }
       if (this.#options.unix) {
-        this.#startReceiver({ address: this.#options.unix, port: 0, unix: true, workers: 1, batch: 64, receiveBuffer: 8 << 20, heldBytes: 64 << 20 });
+        const heldBytes = this.#options.udp?.heldBytes ?? 64 << 20;
+        this.#startReceiver({ address: this.#options.unix, port: 0, unix: true, workers: 1, batch: 64, receiveBuffer: 8 << 20, heldBytes });
       }
       if (this.#options.tcp) this.tcpPort = await this.#startTcp(this.#options.tcp);
       if (this.#options.http) this.httpPort = await this.#startHttp(this.#options.http);
@@ -113,7 +123,7 @@ export class StatsdServer extends EventEmitter {
       const where = options.unix ? `unix://${options.address}` : `udp://${options.address}:${options.port}`;
       throw errnoError(errno, `cannot listen on ${where}`);
     }
-    this.#receivers.push(receiver);
+    this.#receivers.push({ receiver, unix: options.unix });
     const stats = new Float64Array(8);
     receiver.stats(stats);
     return stats;
@@ -223,7 +233,7 @@ export class StatsdServer extends EventEmitter {
   }
 
   async #closeInputs(): Promise<void> {
-    for (const r of this.#receivers) r.stop();
+    for (const r of this.#receivers) r.receiver.stop();
     this.#receivers = [];
     // Ask TCP senders to finish (FIN); one that has not closed its side within
     // a second is cut off, so a stuck client cannot hold up the shutdown
@@ -241,17 +251,18 @@ export class StatsdServer extends EventEmitter {
 
   /** Input, aggregation and sink counters (the HTTP /stats body is built from them). */
   get stats() {
-    const udp = { datagrams: 0, bytes: 0, kernelDrops: 0, receiveErrors: 0, truncated: 0, receiveBuffer: 0, heldDuringFlush: 0 };
-    for (const r of this.#receivers) {
+    // datagram inputs (UDP and unix) summed; receiveBuffer is the UDP socket's
+    const udp = { datagrams: 0, bytes: 0, kernelDrops: 0, receiveErrors: 0, truncated: 0, receiveBuffer: 0, heldWhileBusy: 0 };
+    for (const { receiver, unix } of this.#receivers) {
       const s = this.#receiverStats;
-      r.stats(s);
-      udp.receiveBuffer = s[1]!;
+      receiver.stats(s);
+      if (!unix) udp.receiveBuffer = s[1]!;
       udp.datagrams += s[2]!;
       udp.bytes += s[3]!;
       udp.kernelDrops += s[4]!;
       udp.receiveErrors += s[5]!;
       udp.truncated += s[6]!;
-      udp.heldDuringFlush += s[7]!;
+      udp.heldWhileBusy += s[7]!;
     }
     return {
       aggregator: this.aggregator.stats,

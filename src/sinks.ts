@@ -131,12 +131,6 @@ export class GraphiteSink implements Sink {
     socket.setNoDelay(true);
     socket.on('connect', () => {
       this.#connected = true;
-      this.#backoff = 100;
-      if (this.#failing) {
-        this.#failing = false;
-        const waiting = this.#backlog.length;
-        this.onRecover?.(`${this.name}: connected again; ${waiting} flush${waiting === 1 ? '' : 'es'} waiting`);
-      }
       this.#pump();
     });
     socket.on('error', (error) => {
@@ -188,6 +182,14 @@ export class GraphiteSink implements Sink {
       if (!next.written) {
         this.#stats.flushesSent++;
         this.#stats.metricsSent += next.metrics;
+      }
+      // Working again only once a flush went through: a carbon that accepts
+      // and then resets keeps its backoff and does not flood the log.
+      this.#backoff = 100;
+      if (this.#failing) {
+        this.#failing = false;
+        const waiting = this.#backlog.length;
+        this.onRecover?.(`${this.name}: delivering again; ${waiting} flush${waiting === 1 ? '' : 'es'} waiting`);
       }
       next.written = true;
       this.#stats.bytesSent += next.carbon.length;

@@ -251,7 +251,7 @@ describe.skipIf(carbonMissing() !== undefined)('real carbon-cache', () => {
     expect(points(gauge).every(([, v]) => v === -2.5)).toBe(true);
     // one line for the outage, not one per retry, and one for the recovery
     expect(d.stderr.match(/ECONNREFUSED/g)!.length).toBe(1);
-    expect(d.stderr).toMatch(/graphite plaintext 127\.0\.0\.1:\d+: connected again; \d+ flush(es)? waiting/);
+    expect(d.stderr).toMatch(/graphite plaintext 127\.0\.0\.1:\d+: delivering again; \d+ flush(es)? waiting/);
   });
 });
 

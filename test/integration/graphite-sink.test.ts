@@ -1,12 +1,13 @@
 // GraphiteSink against a scripted carbon on real sockets: what a broken
 // connection does to the flush being written and to flushes already written,
 // and how each outcome is counted (src/sinks.ts).
+import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { FlushResult } from '../../src/aggregator';
 import { GraphiteSink, type GraphiteSinkOptions } from '../../src/sinks';
 import { ScriptedCarbon } from '../helpers/scripted-carbon';
-import { waitFor } from '../helpers/receivers';
+import { sleep, waitFor } from '../helpers/receivers';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
@@ -91,5 +92,24 @@ describe('GraphiteSink and a broken connection', () => {
       metricsDropped: 5,
       backlog: 0,
     });
+  });
+
+  it('a carbon that accepts and resets at once: the backoff still grows and no recovery is reported', async () => {
+    const server = net.createServer((socket) => socket.resetAndDestroy());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const sink = new GraphiteSink({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, format: 'plaintext' });
+    cleanups.push(() => sink.close());
+    let errors = 0;
+    let recovered = 0;
+    sink.onError = () => errors++;
+    sink.onRecover = () => recovered++;
+    sink.write(flush(10, 500));
+    await sleep(1600);
+    // 100 + 200 + 400 + 800 ms of backoff: about 5 attempts, not one every 100 ms
+    expect(errors).toBeGreaterThanOrEqual(2);
+    expect(errors).toBeLessThanOrEqual(7);
+    expect(recovered).toBe(0);
+    expect(sink.stats()).toMatchObject({ flushesSent: 0, backlog: 1 });
   });
 });
