@@ -3,7 +3,7 @@
 
 // hr() is CLOCK_MONOTONIC based: comparable across processes.
 const {
-  cpuSeconds, freePort, getJSON, hr, killAll, sleep, startEtsyStatsd, stopChild, track, udpSocket, waitForOutput,
+  cpuSeconds, freePort, getJSON, hr, killAll, runEntry, sleep, startEtsyStatsd, stopChild, track, udpSocket, waitForOutput,
 } = require('./processes');
 
 // Not a benchmark.js suite: each server runs as a child process, a separate
@@ -470,21 +470,8 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-if (argv.includes('--sender')) {
-  sender(Number(arg('--port')), Number(arg('--rate')), Number(arg('--seconds'))).then(
-    (result) => {
-      process.stdout.write(`${JSON.stringify(result)}\n`);
-      process.exit(0);
-    },
-    (error) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-} else {
-  main().catch((error) => {
-    console.error(`daemon bench: ${error.stack ?? error.message}`);
-    killAll();
-    process.exit(1);
-  });
-}
+runEntry(
+  'daemon bench',
+  argv.includes('--sender') ? () => sender(Number(arg('--port')), Number(arg('--rate')), Number(arg('--seconds'))) : undefined,
+  main,
+);

@@ -1,7 +1,7 @@
 // Emitter: per-call cost (counter handles, named and tagged calls) and end-to-end delivery over loopback UDP, ours vs hot-shots 17.
 'use strict';
 
-const { getJSON, hr, killAll, sleep, track, turn, udpSocket } = require('./processes');
+const { getJSON, hr, killAll, runEntry, sleep, track, turn, udpSocket } = require('./processes');
 
 // Two parts, each case in its own process (like bench/harness.js), and the
 // suite result of the bench/run.js contract as the last line of stdout.
@@ -595,21 +595,4 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-if (arg('--case') || arg('--e2e')) {
-  child().then(
-    (result) => {
-      process.stdout.write(`${JSON.stringify(result)}\n`);
-      process.exit(0);
-    },
-    (error) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-} else {
-  main().catch((error) => {
-    console.error(`emitter bench: ${error.stack ?? error.message}`);
-    killAll();
-    process.exit(1);
-  });
-}
+runEntry('emitter bench', arg('--case') || arg('--e2e') ? child : undefined, main);
