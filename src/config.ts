@@ -145,6 +145,9 @@ export function fromEtsy(file: string, c: Obj): DaemonConfig {
   }
   config.aggregator = agg;
   const servers = Array.isArray(c.servers) ? c.servers : [{ server: './servers/udp', address: c.address, port: c.port }];
+  if (Array.isArray(c.servers) && (c.port !== undefined || c.address !== undefined)) {
+    config.warnings.push(`${file}: ignoring top-level port and address: "servers" is set (etsy statsd does the same)`);
+  }
   config.udp = undefined;
   for (const s of servers) {
     if (!isObject(s)) throw configError(file, 'servers entries must be objects');
@@ -156,6 +159,10 @@ export function fromEtsy(file: string, c: Obj): DaemonConfig {
     else throw configError(file, `unsupported server ${JSON.stringify(kind)}`);
   }
   const backends = Array.isArray(c.backends) ? c.backends : ['./backends/graphite'];
+  const graphiteKeys = ['graphitePort', 'graphitePicklePort', 'graphiteProtocol'].filter((k) => c[k] !== undefined);
+  if (c.graphiteHost === undefined && graphiteKeys.length) {
+    config.warnings.push(`${file}: ignoring ${graphiteKeys.join(', ')}: no graphiteHost, so no graphite backend`);
+  }
   if (c.graphiteHost !== undefined && backends.some((b) => String(b).endsWith('graphite'))) {
     const pickle = c.graphiteProtocol === 'pickle';
     config.graphite = {

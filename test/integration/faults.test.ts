@@ -428,6 +428,13 @@ describe('command line mistakes: a clear message, exit 1', () => {
     fs.writeFileSync(file, '{"samplers": [{"type": "statsd", "port": 0}], "limit": {"maxKeys": 1}}');
     const d = await daemon(['--config', file]);
     expect(d.stderr).toContain(`${file}: ignoring "limit" (not used by statsd-native)`);
+
+    const etsy = path.join(dir, 'etsy.js');
+    fs.writeFileSync(etsy, "{ port: 8125, servers: [{ server: './servers/udp', port: 0 }], graphitePort: 2003, mgmt_port: 8126 }");
+    const e = await daemon(['--config', etsy]);
+    expect(e.stderr).toContain(`${etsy}: ignoring "mgmt_port" (not used by statsd-native)`);
+    expect(e.stderr).toContain(`${etsy}: ignoring top-level port and address: "servers" is set`);
+    expect(e.stderr).toContain(`${etsy}: ignoring graphitePort: no graphiteHost`);
   });
 });
 
