@@ -42,12 +42,7 @@ const path = require('node:path');
 const ROOT = path.join(__dirname, '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const STATSD = path.join(ROOT, 'node_modules', 'statsd', 'stats.js');
-const argv = process.argv.slice(2);
-const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
-const arg = (name) => {
-  const i = argv.indexOf(name);
-  return i === -1 ? undefined : argv[i + 1];
-};
+const { quick, arg } = require('./args');
 
 const RATES = arg('--rates')
   ? arg('--rates').split(',').map(Number)

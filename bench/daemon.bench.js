@@ -43,12 +43,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
-const argv = process.argv.slice(2);
-const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
-const arg = (name) => {
-  const i = argv.indexOf(name);
-  return i === -1 ? undefined : argv[i + 1];
-};
+const { argv, quick, arg } = require('./args');
 
 const RATES = quick ? [0.5e6, 4e6] : [0.25e6, 0.5e6, 1e6, 2e6, 4e6, 6e6, 8e6];
 const STEP_SECONDS = quick ? 1 : 3;

@@ -34,12 +34,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
-const argv = process.argv.slice(2);
-const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
-const arg = (name) => {
-  const i = argv.indexOf(name);
-  return i === -1 ? undefined : argv[i + 1];
-};
+const { quick, arg } = require('./args');
 
 const TAGS = ['env:prod', 'region:eu-west-1'];
 const E2E_KEYS = 16;

@@ -11,7 +11,7 @@ const assert = require('node:assert/strict');
 const { Aggregator } = require('../dist');
 const processMetrics = require('statsd/lib/process_metrics').process_metrics;
 
-const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+const { quick } = require('./args');
 const COUNTERS = 100_000;
 const GAUGES = 100_000;
 const TIMERS = 10_000;

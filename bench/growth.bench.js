@@ -28,12 +28,7 @@ const os = require('node:os');
 const { Aggregator } = require('../dist');
 const { etsyIngest, etsyState } = require('./etsy-ingest');
 
-const argv = process.argv.slice(2);
-const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
-const arg = (name, k = 1) => {
-  const i = argv.indexOf(name);
-  return i === -1 ? undefined : argv[i + k];
-};
+const { quick, arg } = require('./args');
 
 const KEY_COUNTS = quick ? [1e3, 1e4] : [1e3, 1e4, 1e5, 1e6];
 const MEMORY_KEYS = quick ? 1e5 : 1e6;

@@ -4,6 +4,8 @@
 const { spawnSync } = require('node:child_process');
 const Benchmark = require('benchmark');
 
+const { argv, quick } = require('./args');
+
 // A suite file calls runSuite(spec) and nothing else at top level:
 //
 //   runSuite({
@@ -90,8 +92,6 @@ function spawnCase(file, id, quick) {
 }
 
 function runSuite(spec) {
-  const argv = process.argv.slice(2);
-  const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
   const caseArg = argv.indexOf('--case');
   if (caseArg !== -1) {
     const [groupName, caseId] = argv[caseArg + 1].split('/');

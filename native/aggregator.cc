@@ -570,12 +570,12 @@ void Aggregator::Snapshot(std::string* json) const {
   json->push_back('[');
   for (size_t i = 0; i < entries_.size(); ++i) {
     if (i) json->push_back(',');
-    AppendJson(entries_[i], json);
+    AppendJson(entries_[i], /*samples=*/true, json);
   }
   json->push_back(']');
 }
 
-void Aggregator::Describe(std::string_view key, std::string* json) const {
+void Aggregator::Describe(std::string_view key, bool samples, std::string* json) const {
   json->push_back('[');
   std::string stored;
   bool first = true;
@@ -588,12 +588,12 @@ void Aggregator::Describe(std::string_view key, std::string* json) const {
     if (index == KeyTable::kMissing) continue;
     if (!first) json->push_back(',');
     first = false;
-    AppendJson(entries_[index], json);
+    AppendJson(entries_[index], samples, json);
   }
   json->push_back(']');
 }
 
-void Aggregator::AppendJson(const Entry& e, std::string* json) const {
+void Aggregator::AppendJson(const Entry& e, bool samples, std::string* json) const {
   static const char* const kKinds[] = {"counter", "monotonic", "gauge", "timer", "set"};
   char digits[kMaxNumberChars];
   auto number = [&](double v) { json->append(digits, FormatNumber(v, digits)); };
@@ -628,7 +628,7 @@ void Aggregator::AppendJson(const Entry& e, std::string* json) const {
       json->append(",\"count\":");
       number(h.count());
       json->append(",\"samples\":[");
-      for (size_t i = 0; i < h.samples().size(); ++i) {
+      for (size_t i = 0; samples && i < h.samples().size(); ++i) {
         if (i) json->push_back(',');
         number(h.samples()[i]);
       }

@@ -113,8 +113,9 @@ class Aggregator {
   // Appends a JSON array describing every key's current state (slow; for tools).
   void Snapshot(std::string* json) const;
   // The same for the keys stored as `key` (path + ";k=v" tags, as in Snapshot):
-  // at most one in brubeck's convention, one per kind in etsy's. O(1).
-  void Describe(std::string_view key, std::string* json) const;
+  // at most one in brubeck's convention, one per kind in etsy's. O(1) in keys;
+  // a timer's samples are listed only with `samples` (O(samples) otherwise).
+  void Describe(std::string_view key, bool samples, std::string* json) const;
 
   // Called by WalkPacket.
   bool OnLine(const ParsedLine& line, std::string_view text);
@@ -151,7 +152,7 @@ class Aggregator {
   std::string_view Name(std::string_view prefix, const Entry& e, std::string_view suffix,
                         std::string_view suffix2 = {});
   bool Expired(const Entry& e, int64_t timestamp) const;
-  void AppendJson(const Entry& e, std::string* json) const;
+  void AppendJson(const Entry& e, bool samples, std::string* json) const;
 
   AggregatorOptions options_;
   LineParser parser_;

@@ -262,7 +262,8 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
     return info.Env().Undefined();
   }
 
-  // snapshot(key?: string): string — JSON of every key, or of those stored as `key`.
+  // snapshot(key?: string, samples = true): string — JSON of every key, or of
+  // those stored as `key` (timers' samples left out when `samples` is false).
   Napi::Value Snapshot(const Napi::CallbackInfo& info) {
     std::string json;
     const bool one = info.Length() > 0 && !info[0].IsUndefined();
@@ -274,7 +275,7 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
     {
       std::lock_guard<std::mutex> lock(shared_->mutex);
       if (one) {
-        shared_->aggregator.Describe(key, &json);
+        shared_->aggregator.Describe(key, info.Length() < 2 || info[1].ToBoolean().Value(), &json);
       } else {
         shared_->aggregator.Snapshot(&json);
       }

@@ -180,7 +180,7 @@ void UdpReceiver::Run(int fd) {
       stats_.held.fetch_add(static_cast<uint64_t>(received), std::memory_order_relaxed);
     } else {
       if (!lock.owns_lock()) lock.lock();  // held is full: wait, as the kernel buffer fills
-      held.Drain([this](const char* data, uint32_t size) { shared_->aggregator.Ingest(data, size); });
+      AggregateHeld(&held);
       for (int i = 0; i < received; ++i) {
         shared_->aggregator.Ingest(buffers.data() + i * kDatagramBytes, messages[i].msg_len);
       }
@@ -214,6 +214,11 @@ void UdpReceiver::IngestHeld(HeldDatagrams* held, bool wait) {
   } else if (!lock.try_lock()) {
     return;  // still flushing: try again after the next poll
   }
+  AggregateHeld(held);
+}
+
+void UdpReceiver::AggregateHeld(HeldDatagrams* held) {
+  if (held->empty()) return;
   held->Drain([this](const char* data, uint32_t size) { shared_->aggregator.Ingest(data, size); });
 }
 

@@ -66,6 +66,8 @@ class UdpReceiver {
   void Run(int fd);
   // Ingests the held datagrams; without `wait`, only if the lock is free now.
   void IngestHeld(HeldDatagrams* held, bool wait);
+  // The same with the lock already held.
+  void AggregateHeld(HeldDatagrams* held);
 
   std::shared_ptr<SharedAggregator> shared_;
   ReceiverOptions options_;

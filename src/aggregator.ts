@@ -92,7 +92,7 @@ interface NativeAggregator {
   ingest(input: Uint8Array): void;
   flush(timestamp: number, pickle: boolean): Buffer;
   stats(out: Float64Array): void;
-  snapshot(key?: string): string;
+  snapshot(key?: string, samples?: boolean): string;
 }
 
 type NativeAggregatorClass = new (options: object, results: Float64Array) => NativeAggregator;
@@ -230,10 +230,12 @@ export class Aggregator {
    * Every key's current state as plain objects (slow: O(keys); for tools and
    * tests), or with `key` (the stored key: path, then `;k=v` tags) just that
    * key's state, in O(1): one entry, or one per type in the etsy convention.
+   * `samples: false` leaves a timer's samples out (`samples: []`), for a
+   * lookup that must not cost O(samples), as the daemon's /metric/<key>.
    */
-  snapshot(key?: string): KeySnapshot[] {
+  snapshot(key?: string, opts: { samples?: boolean } = {}): KeySnapshot[] {
     if (key !== undefined && typeof key !== 'string') throw invalidOption('key', 'a string', key);
-    return JSON.parse(this.#native.snapshot(key)) as KeySnapshot[];
+    return JSON.parse(this.#native.snapshot(key, opts.samples ?? true)) as KeySnapshot[];
   }
 
   /** Totals since construction. */

@@ -341,7 +341,7 @@ export class StatsdServer extends EventEmitter {
         send(400, { error: 'bad key encoding' });
         return;
       }
-      const found = this.aggregator.snapshot(key)[0]; // O(1): one lookup per type
+      const found = this.aggregator.snapshot(key, { samples: false })[0]; // O(1): one lookup per type
       if (found) send(200, { key, type: this.#typeName(found.kind), expire: found.updated ? 'active' : 'inactive' });
       else send(404, { error: 'not found', key });
     } else {

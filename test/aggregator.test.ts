@@ -182,6 +182,7 @@ describe('caps and expiry', () => {
     const all = agg.snapshot();
     for (const key of ['a', 't', 'c;env=prod', 'u']) expect(agg.snapshot(key)).toEqual(all.filter((k) => k.key === key));
     expect(agg.snapshot('t')).toEqual([{ key: 't', kind: 'timer', updated: true, count: 2, samples: [5, 7] }]);
+    expect(agg.snapshot('t', { samples: false })).toEqual([{ key: 't', kind: 'timer', updated: true, count: 2, samples: [] }]);
     expect(agg.snapshot('c')).toEqual([]); // stored with its tags
     expect(agg.snapshot('missing')).toEqual([]);
     expect(() => agg.snapshot(5 as unknown as string)).toThrow(/key/);

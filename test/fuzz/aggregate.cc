@@ -176,7 +176,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       // /metric/<key>: the first line's name, looked up as the daemon does
       const std::string_view name = packet.substr(0, packet.find_first_of(":\n"));
       std::string described;
-      aggregator.Describe(name, &described);
+      aggregator.Describe(name, /*samples=*/(packet.size() & 1) != 0, &described);
       FUZZ_CHECK(described.front() == '[' && described.back() == ']', "Describe: not a JSON array");
     }
     if (nul == std::string_view::npos) break;

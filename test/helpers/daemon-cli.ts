@@ -120,6 +120,14 @@ export class DaemonProcess {
     }
   }
 
+  /** GET /stats from its --http port (JSON). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async stats(): Promise<any> {
+    const port = this.listening.http;
+    if (port === undefined) throw new Error('the daemon has no --http port');
+    return (await httpGet(port, '/stats')).json;
+  }
+
   get output(): string {
     return `--- stderr\n${this.stderr.slice(-3000)}\n--- stdout\n${this.stdout.slice(-3000)}`;
   }

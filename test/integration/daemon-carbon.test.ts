@@ -16,7 +16,7 @@ import { Emitter } from '../../src/emitter';
 import { StatsdServer } from '../../src/server';
 import { GraphiteSink } from '../../src/sinks';
 import { Carbon, carbonMissing, points, valueAt } from '../helpers/carbon';
-import { DaemonProcess, httpGet } from '../helpers/daemon-cli';
+import { DaemonProcess } from '../helpers/daemon-cli';
 import { sleep } from '../helpers/receivers';
 
 const missing = carbonMissing();
@@ -198,7 +198,7 @@ describe.skipIf(missing !== undefined)('daemon → carbon-cache → whisper', ()
     await em.flush();
     // wait until the daemon has it all, then for a flush after that
     const deadline = Date.now() + 5000;
-    while ((await httpGet(d.listening.http!, '/stats')).json.metrics < 50 + 30 + 1 + 1 + 1 + 2) {
+    while ((await d.stats()).metrics < 50 + 30 + 1 + 1 + 1 + 2) {
       if (Date.now() > deadline) throw new Error(`daemon did not aggregate the traffic\n${d.output}`);
       await sleep(20);
     }
@@ -253,14 +253,14 @@ describe.skipIf(missing !== undefined)('daemon → carbon-cache → whisper', ()
     hs.timing('mx.hs.lat', 15);
     const good = 8; // mx.good ×2, mx.gauge, mx.timer ×2, hot-shots req ×2 and lat
     const deadline = Date.now() + 5000;
-    let stats = (await httpGet(d.listening.http!, '/stats')).json;
+    let stats = (await d.stats());
     while (stats.metrics < good || stats.errors < 6) {
       if (Date.now() > deadline) throw new Error(`/stats: ${JSON.stringify(stats)}\n${d.output}`);
       await sleep(20);
-      stats = (await httpGet(d.listening.http!, '/stats')).json;
+      stats = (await d.stats());
     }
     await sleep(50);
-    stats = (await httpGet(d.listening.http!, '/stats')).json;
+    stats = (await d.stats());
     expect(stats.metrics).toBe(good);
     expect(stats.errors).toBe(6);
     expect(stats.errors_by_reason).toMatchObject({ bad_type: 1, bad_rate: 1, bad_value: 1 });

@@ -352,7 +352,7 @@ describe('HTTP', () => {
     const ping = await httpGet(d.listening.http!, '/ping');
     expect(ping.status).toBe(503);
     expect(ping.json.status).toBe('ERROR (backend disconnected)');
-    const stats = (await httpGet(d.listening.http!, '/stats')).json;
+    const stats = (await d.stats());
     expect(stats.backends[0]).toMatchObject({ type: 'carbon', connected: false });
     expect(stats.backends[0].backlog).toBeGreaterThan(0);
   });
@@ -378,7 +378,7 @@ describe('HTTP', () => {
   it('/stats backends[] of a carbon backend carry brubeck\'s address and port', async () => {
     const carbon = await receiver();
     const d = await start(['serve', '--port', '0', '--http', '0', '--graphite', `127.0.0.1:${carbon.port}`, '--flush-interval', '60000']);
-    const stats = (await httpGet(d.listening.http!, '/stats')).json;
+    const stats = (await d.stats());
     expect(stats.backends[0]).toMatchObject({ type: 'carbon', address: '127.0.0.1', port: carbon.port });
     expect(stats.backends[0]).toHaveProperty('bytes_sent');
   });
@@ -429,7 +429,7 @@ describe('SIGTERM', () => {
   it('datagrams queued in the socket before SIGTERM are all in the final flush', async (ctx) => {
     const d = await start(['serve', '--port', '0', '--http', '0', '--flush-interval', '60000']);
     const port = d.listening.udp!;
-    const granted = (await httpGet(d.listening.http!, '/stats')).json.samplers[0].receive_buffer as number;
+    const granted = (await d.stats()).samplers[0].receive_buffer as number;
     // 200 datagrams of 65000 bytes need ~15-30 MiB of socket buffer (skb overhead included)
     if (granted < 32 << 20) ctx.skip(`the kernel granted only ${granted} bytes of receive buffer (not root?)`);
     d.child.kill('SIGSTOP');
@@ -481,7 +481,7 @@ describe('inputs', () => {
     }
     socket.end();
     await ingested(d, d.listening.http!, 6);
-    const stats = (await httpGet(d.listening.http!, '/stats')).json;
+    const stats = (await d.stats());
     expect(stats.errors).toBe(1);
     expect(await d.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     expect(valuesOf(d.stdout, 'split.a')).toEqual([7]);
@@ -522,7 +522,7 @@ describe('inputs', () => {
     expect(client.send(Buffer.from('ux.c:2|c\nux.g:-7|g'))).toBe(0);
     expect(client.send(Buffer.from('ux.c:3|c\nux.t:1.5|ms\nnot valid'))).toBe(0);
     await ingested(d, d.listening.http!, 4);
-    expect((await httpGet(d.listening.http!, '/stats')).json.errors).toBe(1);
+    expect((await d.stats()).errors).toBe(1);
     expect(await d.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     expect(valuesOf(d.stdout, 'ux.c')).toEqual([5]);
     expect(valuesOf(d.stdout, 'ux.g')).toEqual([-7]);

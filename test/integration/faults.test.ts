@@ -31,11 +31,6 @@ async function scripted(): Promise<ScriptedCarbon> {
   return c;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function stats(d: DaemonProcess): Promise<any> {
-  return (await httpGet(d.listening.http!, '/stats')).json;
-}
-
 /** Writes `text` over one TCP connection to the daemon's line input and closes it. */
 function sendTcp(port: number, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -155,8 +150,8 @@ describe('carbon faults (scripted carbon)', () => {
 
     // The first flushes fill the kernel's socket buffers; then one is stuck in
     // flight, two wait, and each new flush pushes out the oldest waiting one.
-    let s = await stats(d);
-    await until(async () => (s = await stats(d)).backends[0].flushes_dropped >= 2, 30_000, () => `two flushes dropped: ${JSON.stringify(s.backends)}`);
+    let s = await d.stats();
+    await until(async () => (s = await d.stats()).backends[0].flushes_dropped >= 2, 30_000, () => `two flushes dropped: ${JSON.stringify(s.backends)}`);
     expect(s.backends[0].metrics_dropped).toBeGreaterThan(0);
     const ping = await httpGet(d.listening.http!, '/ping');
     expect(ping.status).toBe(200); // connected, only slow
@@ -207,7 +202,7 @@ describe('SIGTERM during a flush', () => {
     const d = await daemon(['--tcp-port', '0', '--graphite', `127.0.0.1:${carbon.port}`, '--flush-interval', '1000', '--shutdown-timeout', '300']);
     await sendTcp(d.listening.tcp!, counterLines('sx', KEYS));
     // two ~2 MB flushes: more than the kernel takes for a reader that never read
-    await until(async () => (await stats(d)).flushes >= 2, 20_000, 'two flushes');
+    await until(async () => (await d.stats()).flushes >= 2, 20_000, 'two flushes');
     const started = Date.now();
     await d.stop('SIGTERM', 15_000);
     expect(d.exit).toEqual({ code: 0, signal: null });
@@ -231,7 +226,7 @@ describe.skipIf(carbonMissing() !== undefined)('real carbon-cache', () => {
     expect(down.status).toBe(503);
     expect(down.json.status).toBe('ERROR (backend disconnected)');
     await sleep(1200);
-    const waiting = (await stats(d)).backends[0];
+    const waiting = (await d.stats()).backends[0];
     expect(waiting.backlog).toBeGreaterThanOrEqual(1);
     expect(waiting.flushes_dropped).toBe(0);
 
@@ -239,7 +234,7 @@ describe.skipIf(carbonMissing() !== undefined)('real carbon-cache', () => {
     // the sink's backoff may have grown to a few seconds
     let backends: unknown;
     await until(
-      async () => (await httpGet(d.listening.http!, '/ping')).status === 200 && (backends = (await stats(d)).backends)[0].backlog === 0,
+      async () => (await httpGet(d.listening.http!, '/ping')).status === 200 && (backends = (await d.stats()).backends)[0].backlog === 0,
       30_000,
       () => `the backlog delivered: ${JSON.stringify(backends)}\n${carbon.log}`,
     );
@@ -293,7 +288,7 @@ describe('UDP flood above capacity', () => {
         await sendUdp(port, ['flood.marker:1|c']);
         markers++;
         await sleep(50);
-        udp = (await stats(d)).samplers[0];
+        udp = (await d.stats()).samplers[0];
         return udp.datagrams + udp.kernel_drops === sent.packetsSent + markers;
       },
       20_000,
@@ -336,7 +331,7 @@ describe('TCP input limits and faults', () => {
     a.end('lim.a:1|c\n');
     b.end('lim.b:2|c\n');
     await waitFor(() => a.closed && b.closed, 3000, 'the two connections to close');
-    const s = await stats(d);
+    const s = await d.stats();
     expect(s.tcp).toMatchObject({ accepted: 2, refused: 1 });
     expect(s.metrics).toBe(2);
   });
@@ -350,12 +345,12 @@ describe('TCP input limits and faults', () => {
       socket.write('9'.repeat(1000)); // 64 KB of one line, in pieces
       await sleep(2);
     }
-    const during = (await stats(d)).tcp;
+    const during = (await d.stats()).tcp;
     expect(during.pending_bytes).toBeLessThanOrEqual(1024);
     socket.end('|c\nok.after:1|c\n');
     await new Promise((resolve) => socket.once('close', resolve));
     await sleep(50);
-    const s = await stats(d);
+    const s = await d.stats();
     expect(s.tcp.overlong_lines).toBe(1);
     expect(s.metrics).toBe(2); // ok.before and ok.after
     expect(s.errors).toBe(0); // the tail of the long line was not parsed as a line
@@ -368,8 +363,8 @@ describe('TCP input limits and faults', () => {
     socket.write('rst.a:1|c\nrst.b:2|c\nrst.cut:12');
     await sleep(100);
     socket.resetAndDestroy();
-    let s = await stats(d);
-    await until(async () => (s = await stats(d)).tcp.connections === 0, 5000, 'the connection to close');
+    let s = await d.stats();
+    await until(async () => (s = await d.stats()).tcp.connections === 0, 5000, 'the connection to close');
     expect(s.tcp).toMatchObject({ resets: 1, truncated_lines: 1, connections: 0 });
     expect(s.metrics).toBe(2);
     expect((await httpGet(d.listening.http!, '/ping')).status).toBe(200);
