@@ -35,10 +35,16 @@ int PrepareSocketPath(const std::string& path) {
   if (int error = MakeAddress(path, &address)) return error;
   const int probe = OpenSocket();
   if (probe < 0) return errno;
-  const bool live = connect(probe, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  const int error = connect(probe, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 ? 0 : errno;
   close(probe);
-  if (live) return EADDRINUSE;
-  return unlink(path.c_str()) == 0 ? 0 : errno;
+  // Only ECONNREFUSED (no socket is bound to the file) or ENOENT (gone since
+  // lstat) mean nobody is there. Anything else, success included, is someone's
+  // live socket: EPROTOTYPE a stream or seqpacket one (the probe is a datagram
+  // socket), EPERM a datagram one connected elsewhere, EACCES one we may not
+  // write to.
+  if (error != ECONNREFUSED && error != ENOENT) return EADDRINUSE;
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) return errno;
+  return 0;
 }
 
 int UnixDatagramSocket::Connect(const std::string& path) {

@@ -10,8 +10,9 @@
 namespace statsd {
 
 // Makes `path` ready for bind(): removes a stale socket file left by a process
-// that is gone. 0, or EADDRINUSE when a live socket listens there, or EEXIST
-// when the path is not a socket (it is never removed).
+// that is gone (a connect to it is refused). 0, or EADDRINUSE when a socket of
+// any type is live there, or EEXIST when the path is not a socket; neither is
+// ever removed.
 int PrepareSocketPath(const std::string& path);
 
 class UnixDatagramSocket {

@@ -6,7 +6,7 @@ import { type DaemonConfig, defaultConfig, loadConfig } from './config';
 import { parseEndpoint } from './endpoint';
 import { StatsdError } from './errors';
 import { StatsdServer } from './server';
-import { GraphiteCounterSink, type LoadOptions, runLoad } from './load';
+import { GraphiteCounterSink, type LoadOptions, runLoad, runPrefix } from './load';
 import { GraphiteSink, type Sink, StreamSink } from './sinks';
 
 const USAGE = `Usage: statsd-native serve [options]
@@ -32,9 +32,10 @@ serve: run the daemon
   --stdout FORMAT        print flushes: carbon (default without --graphite) or json
   --http [HOST:]PORT     serve /ping, /stats and /metric/<key>
   --shutdown-timeout MS  on SIGTERM/SIGINT, wait this long for carbon to take
-                         the last flushes (default 5000); what it did not take
-                         is reported as dropped. The exit comes at most about
-                         2 s later (closing inputs and the carbon connection)
+                         the last flushes (default 5000, at most 2147483647);
+                         what it did not take is reported as dropped. The exit
+                         comes at most about 2 s later (closing inputs and the
+                         carbon connection)
 
 load: send a paced statsd mix to any server
   --target ENDPOINT      host:port, udp://, tcp://, unix:///path, unixstream:///path
@@ -46,7 +47,10 @@ load: send a paced statsd mix to any server
   --sampled F            fraction of ms/h lines with |@0.5 (default 0)
   --packet-bytes N       datagram size (default 1432)
   --sink PORT            also run a Graphite plaintext sink on PORT (point the
-                         server's graphite output at it) and report what arrived
+                         server's graphite output at it) and report how many of
+                         this run's counter increments arrived (its keys are
+                         named load.<random id>.*, so an earlier run's are not
+                         counted)
   --wait S               with --sink: seconds to wait for the last flush (default 12)
   --json                 print the summary as JSON
 `;
@@ -68,6 +72,9 @@ function portFlag(name: string, value: string | undefined): number | undefined {
   if (n !== undefined && n > 65535) fail(`--${name} expects a port from 0 to 65535, not ${JSON.stringify(value)}`);
   return n;
 }
+
+// Node's timers hold at most 2^31 - 1 ms (about 24.8 days); a longer one fires after 1 ms.
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The config from --config (or the embedded default) with flags applied over it. */
 export function configFromArgs(args: string[]): DaemonConfig {
@@ -132,7 +139,11 @@ export function configFromArgs(args: string[]): DaemonConfig {
     if (values.stdout !== 'carbon' && values.stdout !== 'json') fail('--stdout is carbon or json');
     config.stdout = values.stdout;
   }
-  config.shutdownTimeout = integer('shutdown-timeout', values['shutdown-timeout']) ?? config.shutdownTimeout;
+  const shutdownTimeout = integer('shutdown-timeout', values['shutdown-timeout']);
+  if (shutdownTimeout !== undefined && shutdownTimeout > MAX_TIMER_MS) {
+    fail(`--shutdown-timeout expects milliseconds from 0 to ${MAX_TIMER_MS}, not ${JSON.stringify(values['shutdown-timeout'])}`);
+  }
+  config.shutdownTimeout = shutdownTimeout ?? config.shutdownTimeout;
   if (values.http !== undefined) {
     const colon = values.http.lastIndexOf(':');
     const port = portFlag('http', values.http.slice(colon + 1))!;
@@ -257,7 +268,10 @@ async function load(args: string[]): Promise<void> {
     }
   }
   const sinkPort = integer('sink', values.sink);
-  const sink = sinkPort === undefined ? undefined : new GraphiteCounterSink();
+  // The sink counts only this run's keys: a server used before may still
+  // flush or replay an earlier run's counters.
+  const prefix = runPrefix();
+  const sink = sinkPort === undefined ? undefined : new GraphiteCounterSink(prefix);
   if (sink) await sink.listen(sinkPort!);
   const tty = process.stderr.isTTY;
   const summary = await runLoad({
@@ -269,6 +283,7 @@ async function load(args: string[]): Promise<void> {
     tagged: fraction('tagged', values.tagged),
     sampled: fraction('sampled', values.sampled),
     packetBytes: integer('packet-bytes', values['packet-bytes']),
+    prefix,
     onProgress: (p) => {
       const line = `${p.elapsed.toFixed(1)} s  ${Math.round(p.currentRate).toLocaleString('en')} lines/s  sent ${p.linesSent.toLocaleString('en')}  errors ${p.errors}`;
       process.stderr.write(tty ? `\r${line}   ` : `${line}\n`);
@@ -301,6 +316,7 @@ async function load(args: string[]): Promise<void> {
       `over ${summary.elapsed.toFixed(1)} s: ${Math.round(summary.achievedRate).toLocaleString('en')} lines/s, ${summary.errors} errors\n` +
       (s
         ? `delivered ${s.counted.toLocaleString('en')} of ${summary.counterLines.toLocaleString('en')} counter increments ` +
+          `to this run's ${summary.keys.toLocaleString('en')} keys (${summary.prefix}.*), as summed by the server's flushes ` +
           `(loss ${(s.loss * 100).toFixed(3)}%) in ${s.flushes} flushes; median flush latency ${s.medianFlushLatency?.toFixed(2) ?? '-'} s\n`
         : ''),
   );

@@ -221,6 +221,41 @@ function applyLimits(file: string, c: Obj, config: DaemonConfig): void {
   if (limits.maxBacklog !== undefined) config.maxBacklog = limits.maxBacklog as number;
 }
 
+/** ms a JS config may take to evaluate and be read (one without loops takes well under 1). */
+const CONFIG_TIME_LIMIT_MS = 1000;
+
+// Values JSON cannot hold, as text the checks can name in their messages
+// (`Expected a number for flushInterval but received "Infinity"`).
+const COPY_REPLACER = `function (key, value) {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  if (typeof value === 'bigint') return value + 'n';
+  if (typeof value === 'function' || typeof value === 'symbol') return '[' + typeof value + ']';
+  return value;
+}`;
+
+/**
+ * Evaluates etsy statsd's config.js (a JavaScript object literal; statsd
+ * evaluates it too) and copies its values out as JSON inside the same time
+ * limit, so a getter or Proxy trap that loops is stopped there, and the
+ * daemon reads plain data, not objects whose reading runs the file's code.
+ */
+function evaluateConfig(file: string, text: string): unknown {
+  let json: unknown;
+  try {
+    json = vm.runInNewContext(`JSON.stringify((${text}\n), ${COPY_REPLACER})`, {}, {
+      filename: file,
+      timeout: CONFIG_TIME_LIMIT_MS,
+      microtaskMode: 'afterEvaluate', // promise callbacks run inside the limit too
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
+      throw configError(file, `reading the config took over ${CONFIG_TIME_LIMIT_MS} ms: a loop in the file, or a getter or Proxy trap that loops`);
+    }
+    throw configError(file, `not JSON nor a JavaScript object: ${(error as Error).message}`);
+  }
+  return typeof json === 'string' ? JSON.parse(json) : undefined;
+}
+
 /**
  * Reads a config file: brubeck JSON (has "samplers" or "backends" objects) or
  * etsy statsd's JavaScript object literal. Errors name the file.
@@ -236,12 +271,7 @@ export function loadConfig(file: string): DaemonConfig {
   try {
     value = JSON.parse(text);
   } catch {
-    try {
-      // etsy statsd evaluates its config file as a JavaScript object literal.
-      value = vm.runInNewContext(`(${text}\n)`, {}, { filename: file, timeout: 1000 });
-    } catch (error) {
-      throw configError(file, `not JSON nor a JavaScript object: ${(error as Error).message}`);
-    }
+    value = evaluateConfig(file, text);
   }
   if (!isObject(value)) throw configError(file, 'expected an object');
   const brubeck = Array.isArray(value.samplers) || (Array.isArray(value.backends) && value.backends.some(isObject));

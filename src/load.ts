@@ -1,6 +1,7 @@
 // Load generator: sends a configurable statsd mix to any server at a paced
 // rate and, with a Graphite sink, measures what the server delivered
 // (DESIGN §1, "running benchmarks").
+import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 
 import { parseEndpoint } from './endpoint';
@@ -25,7 +26,7 @@ export interface LoadOptions {
   sampled?: number;
   /** Datagram (or stream chunk) size in bytes (default 1432). */
   packetBytes?: number;
-  /** Name prefix of every key (default 'load'). */
+  /** Name prefix of every key (default: a fresh one per run, runPrefix()). */
   prefix?: string;
   seed?: number;
   /** Called about once a second with the progress so far. */
@@ -42,6 +43,10 @@ export interface LoadProgress {
 }
 
 export interface LoadSummary extends LoadProgress {
+  /** The keys' name prefix: `<prefix>.c.key7`. */
+  prefix: string;
+  /** Distinct keys. */
+  keys: number;
   /** Lines per second over the whole run. */
   achievedRate: number;
   /** `c` lines sent: each adds exactly 1 to its key. */
@@ -62,6 +67,15 @@ function prng(seed: number): () => number {
 }
 
 const DEFAULT_MIX = { c: 35, ms: 30, g: 15, h: 10, s: 10 };
+
+/**
+ * A key prefix no other run uses, `load.<8 hex digits>`: a server that an
+ * earlier run fed may still flush (or replay) that run's counters, and a
+ * sink counting by prefix must not take them for this run's.
+ */
+export function runPrefix(): string {
+  return `load.${randomBytes(4).toString('hex')}`;
+}
 
 interface Packet {
   bytes: Buffer;
@@ -144,7 +158,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
     },
     { maxQueueBytes: 64 << 20 },
   );
-  const packets = buildPackets(o, transport.stream);
+  const prefix = o.prefix ?? runPrefix();
+  const packets = buildPackets({ ...o, prefix }, transport.stream);
   const started = process.hrtime.bigint();
   const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
   let next = 0;
@@ -184,6 +199,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
     packetsSent,
     errors,
     currentRate: 0,
+    prefix,
+    keys: o.keys ?? 1000,
     achievedRate: linesSent / Math.min(elapsed, duration),
     counterLines,
     byType,
@@ -193,7 +210,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
 export interface SinkReport {
   /** Datapoints received. */
   datapoints: number;
-  /** Sum of the counter lines under the load prefix (brubeck `load.c.*`, etsy `stats_counts.load.c.*`). */
+  /**
+   * Sum of the counters under the run's prefix, as the server flushed them:
+   * brubeck `<prefix>.c.*`, etsy `stats_counts.<prefix>.c.*` or
+   * `stats.counters.<prefix>.c.*.count`.
+   */
   counted: number;
   flushes: number;
   /** Seconds from a flush's timestamp to its arrival, per flush. */
@@ -202,7 +223,8 @@ export interface SinkReport {
 
 /**
  * A Graphite plaintext TCP sink that tallies what a server flushes: how many
- * of the load's counter increments arrived, and when.
+ * of one run's counter increments arrived (keys under `prefix`, the run's
+ * LoadOptions.prefix; other keys are not counted), and when.
  */
 export class GraphiteCounterSink {
   readonly #server: net.Server;
@@ -211,7 +233,7 @@ export class GraphiteCounterSink {
   readonly #sockets = new Set<net.Socket>();
   port = 0;
 
-  constructor(prefix = 'load') {
+  constructor(prefix: string) {
     this.#prefix = prefix;
     this.#server = net.createServer((socket) => {
       this.#sockets.add(socket);
@@ -244,7 +266,13 @@ export class GraphiteCounterSink {
       this.report.latencies.push(Date.now() / 1000 - timestamp);
     }
     const p = this.#prefix;
-    if (name.startsWith(`${p}.c.`) || name.startsWith(`stats_counts.${p}.c.`)) this.report.counted += Number(value);
+    if (
+      name.startsWith(`${p}.c.`) ||
+      name.startsWith(`stats_counts.${p}.c.`) ||
+      (name.startsWith(`stats.counters.${p}.c.`) && name.endsWith('.count'))
+    ) {
+      this.report.counted += Number(value);
+    }
   }
 
   listen(port: number, address = '127.0.0.1'): Promise<number> {
