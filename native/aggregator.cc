@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <unordered_set>
 
 #include "number.h"
@@ -76,26 +77,17 @@ void SanitizeEtsy(std::string* key, size_t start) {
   key->resize(w);
 }
 
-// Tags become Graphite tags: "env:prod,az" → ";env=prod;az" (first ':' → '=',
-// first ';' → '_' in each tag, as etsy statsd does).
-void AppendGraphiteTags(std::string_view tags, std::string* out) {
-  while (!tags.empty()) {
-    const size_t comma = tags.find(',');
-    std::string_view tag = tags.substr(0, comma);
-    const size_t start = out->size();
-    out->push_back(';');
-    out->append(tag.data(), tag.size());
-    std::string_view written(out->data() + start + 1, tag.size());
-    const size_t semi = written.find(';');
-    if (semi != std::string_view::npos) (*out)[start + 1 + semi] = '_';
-    const size_t colon = written.find(':');
-    if (colon != std::string_view::npos) (*out)[start + 1 + colon] = '=';
-    if (comma == std::string_view::npos) break;
-    tags.remove_prefix(comma + 1);
+double Seconds(double ms) { return ms / 1000.0; }
+
+// Empties a set for the next interval; a large one gives its buckets back
+// (clear() keeps them), so memory held between flushes follows use.
+void ClearMembers(std::unordered_set<uint64_t>* members) {
+  if (members->size() > 1024) {
+    std::unordered_set<uint64_t>().swap(*members);
+  } else {
+    members->clear();
   }
 }
-
-double Seconds(double ms) { return ms / 1000.0; }
 
 }  // namespace
 
@@ -146,6 +138,59 @@ void Aggregator::OnError(ParseStatus status, std::string_view) {
   ++interval_errors_;
 }
 
+namespace {
+
+// Tags become Graphite tags: "env:prod,az" → ";env=prod;az" (first ';' → '_',
+// first ':' → '=' in each tag, as etsy statsd does).
+void AppendGraphiteTags(std::string_view tags, std::string* out) {
+  while (!tags.empty()) {
+    const size_t comma = tags.find(',');
+    std::string_view tag = tags.substr(0, comma);
+    const size_t start = out->size();
+    out->push_back(';');
+    out->append(tag.data(), tag.size());
+    std::string_view written(out->data() + start + 1, tag.size());
+    const size_t semi = written.find(';');
+    if (semi != std::string_view::npos) (*out)[start + 1 + semi] = '_';
+    const size_t colon = written.find(':');
+    if (colon != std::string_view::npos) (*out)[start + 1 + colon] = '=';
+    if (comma == std::string_view::npos) break;
+    tags.remove_prefix(comma + 1);
+  }
+}
+
+}  // namespace
+
+// Puts the ";name=value" tags in (*key)[start..] in the order Graphite stores a
+// tagged series: sorted by tag name, a name given twice keeping its last
+// value. So the order or repetition of tags in a line never makes another
+// series (which carbon would merge, last write wins).
+void Aggregator::NormalizeTags(std::string* key, size_t start) {
+  const std::string_view tags = std::string_view(*key).substr(start);
+  if (tags.find(';', 1) == std::string_view::npos) return;  // one tag (or none)
+  tag_spans_.clear();
+  for (size_t at = 1; at <= tags.size();) {  // tags[0] == ';'
+    size_t end = tags.find(';', at);
+    if (end == std::string_view::npos) end = tags.size();
+    const std::string_view tag = tags.substr(at, end - at);
+    const size_t equals = tag.find('=');
+    tag_spans_.push_back({static_cast<uint32_t>(at), static_cast<uint32_t>(tag.size()),
+                          static_cast<uint32_t>(equals == std::string_view::npos ? tag.size() : equals)});
+    at = end + 1;
+  }
+  auto name = [&](const TagSpan& t) { return tags.substr(t.begin, t.key_length); };
+  std::stable_sort(tag_spans_.begin(), tag_spans_.end(),
+                   [&](const TagSpan& a, const TagSpan& b) { return name(a) < name(b); });
+  tag_text_.clear();
+  for (size_t i = 0; i < tag_spans_.size(); ++i) {
+    const TagSpan& t = tag_spans_[i];
+    if (i + 1 < tag_spans_.size() && name(tag_spans_[i + 1]) == name(t)) continue;  // a later value wins
+    tag_text_.push_back(';');
+    tag_text_.append(tags.substr(t.begin, t.length));
+  }
+  key->replace(start, std::string::npos, tag_text_);
+}
+
 // key: kind byte (etsy keeps one namespace per kind; brubeck one for all), the
 // name, then Graphite tags; etsy sanitizes it as statsd 0.9 does.
 std::string_view Aggregator::BuildKey(const ParsedLine& line, Kind kind) {
@@ -157,8 +202,9 @@ std::string_view Aggregator::BuildKey(const ParsedLine& line, Kind kind) {
   if (etsy && options_.key_name_sanitize) SanitizeEtsy(&key_, 1);
   // The path ends where the tags begin: brubeck keeps the name as sent; etsy
   // splits the sanitized key at its first ';', as its graphite backend does.
-  const size_t tags_start = etsy ? key_.find(';', 1) : 1 + line.name.size();
-  key_path_length_ = static_cast<uint32_t>(std::min(tags_start, key_.size()) - 1);
+  const size_t tags_start = std::min(etsy ? key_.find(';', 1) : 1 + line.name.size(), key_.size());
+  if (tags_start < key_.size()) NormalizeTags(&key_, tags_start);
+  key_path_length_ = static_cast<uint32_t>(tags_start - 1);
   return key_;
 }
 
@@ -181,9 +227,15 @@ Aggregator::Entry* Aggregator::FindOrCreate(std::string_view key, uint64_t hash,
   return &entry;
 }
 
-bool Aggregator::OnLine(const ParsedLine& line, std::string_view) {
+bool Aggregator::OnLine(const ParsedLine& line, std::string_view text) {
   const Kind kind = KindOf(line.type);
   const std::string_view key = BuildKey(line, kind);
+  // Carbon splits a line at a Unicode space and drops it (see CheckText): a
+  // key holding one is refused here, counted like an ASCII space in a name.
+  if (line.non_ascii && CheckText(key) == TextProblem::kUnicodeSpace) {
+    OnError(ParseStatus::kBadName, text);
+    return true;
+  }
   Pending& p = pending_.emplace_back();
   p.line = line;
   p.kind = kind;
@@ -256,13 +308,24 @@ void Aggregator::Record(Entry& e, const ParsedLine& line, const Sample& s) {
       if (is_member) break;
       e.value = s.relative ? e.value + s.value : s.value;
       break;
-    case Kind::kTimer:
-      if (!is_member) e.histogram->Add(s.value, line.sample_rate, options_.max_samples_per_key, random_);
+    case Kind::kTimer: {
+      if (is_member) break;
+      Histogram& h = *e.histogram;
+      uint32_t cap = options_.max_samples_per_key;
+      const size_t stored = h.samples().size();
+      if (interval_samples_ >= options_.max_interval_samples && stored < cap) {
+        // The interval's storage is used up: this key samples among what it has.
+        cap = static_cast<uint32_t>(stored);
+        ++stats_.samples_not_stored;
+      }
+      h.Add(s.value, line.sample_rate, cap, random_);
+      interval_samples_ += h.samples().size() - stored;
       break;
+    }
     case Kind::kSet: {
       const uint64_t member = HashKey(s.text, hash_seed_);
-      if (e.members->size() < options_.max_set_members) {
-        e.members->insert(member);
+      if (e.members->size() < options_.max_set_members && interval_members_ < options_.max_interval_members) {
+        interval_members_ += e.members->insert(member).second ? 1 : 0;
       } else if (e.members->count(member) == 0) {
         ++stats_.members_dropped;
       }
@@ -314,6 +377,7 @@ void Aggregator::Flush(int64_t timestamp, GraphiteWriter* out) {
     FlushEtsy(timestamp, out);
   }
   out->Finish();
+  stats_.nonfinite_dropped += out->nonfinite();
   // Free what expired (descending, so RemoveAt's swap never skips an entry).
   for (size_t i = entries_.size(); i-- > 0;) {
     Entry& e = entries_[i];
@@ -332,6 +396,7 @@ void Aggregator::Flush(int64_t timestamp, GraphiteWriter* out) {
     e.updated = false;
   }
   interval_lines_ = interval_errors_ = interval_packets_ = 0;
+  interval_samples_ = interval_members_ = 0;
   last_flush_ = timestamp;
   ++stats_.flushes;
 }
@@ -351,7 +416,7 @@ void Aggregator::FlushBrubeck(int64_t timestamp, GraphiteWriter* out) {
         break;
       case Kind::kSet:
         out->Add(Name("", e, ""), static_cast<double>(e.members->size()));
-        e.members->clear();
+        ClearMembers(e.members.get());
         break;
       case Kind::kTimer: {
         Histogram& h = *e.histogram;
@@ -549,7 +614,7 @@ void Aggregator::FlushEtsy(int64_t timestamp, GraphiteWriter* out) {
       out->Add(Name(set_ns, e, ".count"), static_cast<double>(e.members->size()));
       ++reported;
     }
-    e.members->clear();
+    ClearMembers(e.members.get());
   }
   const double elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();

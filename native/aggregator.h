@@ -47,6 +47,13 @@ struct AggregatorOptions {
   // Distinct members a set key counts per interval; past it, new members are
   // dropped and counted (members_dropped), and the set reports the cap.
   uint32_t max_set_members = 1000000;
+  // Bounds on what one interval stores over all keys, whatever the keys: timer
+  // samples kept for percentiles (8 bytes each; past it a timer stores no more
+  // but still counts every sample in count/sum/min/max, and keeps sampling
+  // among what it stored: samples_not_stored), and set members (~64 bytes
+  // each; past it new members are dropped: members_dropped).
+  uint64_t max_interval_samples = uint64_t{16} << 20;
+  uint64_t max_interval_members = uint64_t{2} << 20;
   double expire = 0;                  // seconds idle before a key is freed; 0 = never
   uint64_t seed = 1;                  // reservoir sampling
   // brubeck
@@ -80,7 +87,9 @@ struct AggregatorStats {
   uint64_t errors = 0;          // bad lines (parse errors and rejected values)
   uint64_t by_reason[kParseStatusCount] = {};
   uint64_t keys_dropped = 0;    // samples refused because maxKeys or maxKeyBytes was reached
-  uint64_t members_dropped = 0; // set members refused because maxSetMembers was reached
+  uint64_t members_dropped = 0; // set members refused: maxSetMembers or maxIntervalMembers reached
+  uint64_t samples_not_stored = 0;  // timer samples counted but not stored: maxIntervalSamples reached
+  uint64_t nonfinite_dropped = 0;   // datapoints not written because the value was NaN or infinite
   uint64_t keys_expired = 0;
   uint64_t flushes = 0;
 };
@@ -139,6 +148,7 @@ class Aggregator {
 
   Kind KindOf(MetricType type) const;
   std::string_view BuildKey(const ParsedLine& line, Kind kind);
+  void NormalizeTags(std::string* key, size_t start);
   Entry* FindOrCreate(std::string_view key, uint64_t hash, uint32_t path_length, Kind kind);
   void Drain();
   void Aggregate(const Pending& pending);
@@ -167,12 +177,20 @@ class Aggregator {
   uint64_t interval_lines_ = 0;
   uint64_t interval_errors_ = 0;
   uint64_t interval_packets_ = 0;
+  uint64_t interval_samples_ = 0;  // timer samples stored this interval (max_interval_samples)
+  uint64_t interval_members_ = 0;  // set members stored this interval (max_interval_members)
   int64_t last_flush_ = 0;
   // scratch, reused
   std::vector<Pending> pending_;
   std::vector<Sample> pending_samples_;
   std::string pending_keys_;
   std::string key_;
+  // A tag list being normalized (NormalizeTags): spans into the key, the result.
+  struct TagSpan {
+    uint32_t begin, length, key_length;
+  };
+  std::string tag_text_;
+  std::vector<TagSpan> tag_spans_;
   std::string etsy_timer_namespace_;  // "stats.timers." or prefixes, fixed at construction
   uint32_t key_path_length_ = 0;  // of key_, set by BuildKey
   std::string name_;

@@ -147,6 +147,8 @@ statsd::AggregatorOptions ReadAggregatorOptions(const Napi::Object& o) {
   a.max_keys = static_cast<uint32_t>(NumberField(o, "maxKeys"));
   a.max_key_bytes = static_cast<uint64_t>(NumberField(o, "maxKeyBytes"));
   a.max_set_members = static_cast<uint32_t>(NumberField(o, "maxSetMembers"));
+  a.max_interval_samples = static_cast<uint64_t>(NumberField(o, "maxIntervalSamples"));
+  a.max_interval_members = static_cast<uint64_t>(NumberField(o, "maxIntervalMembers"));
   a.expire = NumberField(o, "expire");
   a.seed = static_cast<uint64_t>(NumberField(o, "seed"));
   a.percentiles = PercentilesField(o, "percentiles");
@@ -259,6 +261,8 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
     for (int r = 0; r < statsd::kParseStatusCount; ++r) out[i++] = static_cast<double>(s.by_reason[r]);
     out[i++] = static_cast<double>(s.members_dropped);
     out[i++] = static_cast<double>(shared_->aggregator.key_bytes());
+    out[i++] = static_cast<double>(s.samples_not_stored);
+    out[i++] = static_cast<double>(s.nonfinite_dropped);
     return info.Env().Undefined();
   }
 

@@ -2,6 +2,7 @@
 #include "codec.h"
 
 #include <array>
+#include <cmath>
 
 #include "number.h"
 
@@ -34,15 +35,75 @@ inline bool HasByte(uint64_t w, uint8_t c) { return HasZeroByte(w ^ (kOnes * c))
 inline bool HasByteBelow(uint64_t w, uint8_t n) { return ((w - kOnes * n) & ~w & kHighs) != 0; }
 
 // Skips 8-byte words of plain name bytes: no control, space, ':', '|' or DEL.
-const char* SkipPlainName(const char* p, const char* end) {
+// ORs the words it skips into *seen, so the caller knows whether any byte
+// was not ASCII (bit 7).
+const char* SkipPlainName(const char* p, const char* end, uint64_t* seen) {
   while (end - p >= 8) {
     uint64_t w;
     std::memcpy(&w, p, 8);
     if (HasByteBelow(w, 0x21) || HasByte(w, ':') || HasByte(w, '|') || HasByte(w, 0x7f)) break;
+    *seen |= w;
     p += 8;
   }
   return p;
 }
+
+// Length of the Unicode space Python's str.split() splits at that starts at
+// `p` (U+0085, U+00A0, U+1680, U+2000-200A, U+2028, U+2029, U+202F, U+205F,
+// U+3000), or 0.
+size_t UnicodeSpaceLength(const unsigned char* p, size_t left) {
+  if (left >= 2 && p[0] == 0xC2 && (p[1] == 0x85 || p[1] == 0xA0)) return 2;
+  if (left < 3) return 0;
+  const unsigned a = p[0], b = p[1], c = p[2];
+  if ((a == 0xE1 && b == 0x9A && c == 0x80) ||
+      (a == 0xE2 && b == 0x80 && (c <= 0x8A || c == 0xA8 || c == 0xA9 || c == 0xAF)) ||
+      (a == 0xE2 && b == 0x81 && c == 0x9F) || (a == 0xE3 && b == 0x80 && c == 0x80)) {
+    return 3;
+  }
+  return 0;
+}
+
+}  // namespace
+
+TextProblem CheckText(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* const end = p + text.size();
+  bool space = false;
+  while (p < end) {
+    const unsigned c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    // Well-formed sequences (Unicode Table 3-7): no overlongs, no surrogates,
+    // nothing past U+10FFFF.
+    size_t n;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return TextProblem::kNotUtf8;
+    }
+    const auto left = static_cast<size_t>(end - p);
+    if (left < n || p[1] < lo || p[1] > hi) return TextProblem::kNotUtf8;
+    for (size_t i = 2; i < n; ++i) {
+      if (p[i] < 0x80 || p[i] > 0xBF) return TextProblem::kNotUtf8;
+    }
+    space |= UnicodeSpaceLength(p, left) != 0;
+    p += n;
+  }
+  return space ? TextProblem::kUnicodeSpace : TextProblem::kNone;
+}
+
+namespace {
 
 inline bool IsLetter(char c) { return static_cast<unsigned char>((c | 0x20) - 'a') < 26; }
 inline bool IsDigit(char c) { return static_cast<unsigned char>(c - '0') < 10; }
@@ -75,21 +136,27 @@ bool ParseType(std::string_view text, Dialect dialect, MetricType* type) {
 
 // tags: after '#', tags separated by ','     api.hits:1|c|#env:prod,az
 //                                                           ^^^^^^^^^^^
-bool ValidTags(std::string_view tags) {
-  if (tags.empty()) return false;
+// Sets *non_ascii when a byte is >= 0x80.
+ParseStatus CheckTags(std::string_view tags, bool* non_ascii) {
+  if (tags.empty()) return ParseStatus::kBadTag;
   bool tag_empty = true;
+  unsigned seen = 0;
   for (char ch : tags) {
     const auto c = static_cast<unsigned char>(ch);
+    seen |= c;
     if (c == ',') {
-      if (tag_empty) return false;
+      if (tag_empty) return ParseStatus::kBadTag;
       tag_empty = true;
     } else if (IsControl(c) || c == ' ') {
-      return false;
+      return ParseStatus::kBadTag;
     } else {
       tag_empty = false;
     }
   }
-  return !tag_empty;
+  if (tag_empty) return ParseStatus::kBadTag;
+  *non_ascii = (seen & 0x80) != 0;
+  if (*non_ascii && CheckText(tags) == TextProblem::kNotUtf8) return ParseStatus::kBadEncoding;
+  return ParseStatus::kOk;
 }
 
 // timestamp: after 'T', unix seconds         api.hits:1|c|T1700000000
@@ -137,9 +204,11 @@ ParseStatus LineParser::Parse(std::string_view line, ParsedLine* out) {
 
   // name: up to the first ':'                 api.hits:1|c
   //                                           ^^^^^^^^
-  const char* name_end = SkipPlainName(p, end);
+  uint64_t seen = 0;
+  const char* name_end = SkipPlainName(p, end, &seen);
   for (; name_end < end; ++name_end) {
     const uint8_t cls = kNameClasses[static_cast<unsigned char>(*name_end)];
+    seen |= static_cast<unsigned char>(*name_end);
     if (cls == kPlain) continue;
     if (cls == kColon) break;
     if (cls == kPipe) return ParseStatus::kBadValue;  // "name|c": no ':' value
@@ -148,6 +217,8 @@ ParseStatus LineParser::Parse(std::string_view line, ParsedLine* out) {
   if (name_end == end) return ParseStatus::kBadValue;
   if (name_end == p || name_end[-1] == '.') return ParseStatus::kBadName;
   out->name = std::string_view(p, static_cast<size_t>(name_end - p));
+  out->non_ascii = (seen & kHighs) != 0;
+  if (out->non_ascii && CheckText(out->name) == TextProblem::kNotUtf8) return ParseStatus::kBadEncoding;
 
   // values: decimals separated by ':', up to the first '|'     api.hits:1:2.5|ms
   //                                                                     ^^^^^
@@ -215,7 +286,7 @@ ParseStatus LineParser::ParseFields(const char* p, const char* end, ParsedLine* 
       bool signed_rate;
       double rate;
       if (!ParseDecimal(field.data() + 1, field.data() + field.size(), &rate, &signed_rate) ||
-          !(rate > 0.0 && rate <= 1.0)) {
+          !(rate > 0.0 && rate <= 1.0 && std::isfinite(1.0 / rate))) {
         return ParseStatus::kBadRate;
       }
       out->sample_rate = rate;
@@ -226,7 +297,10 @@ ParseStatus LineParser::ParseFields(const char* p, const char* end, ParsedLine* 
       if (seen_tags) return ParseStatus::kBadField;
       seen_tags = true;
       out->tags = field.substr(1);
-      if (!ValidTags(out->tags)) return ParseStatus::kBadTag;
+      bool non_ascii = false;
+      const ParseStatus tags = CheckTags(out->tags, &non_ascii);
+      if (tags != ParseStatus::kOk) return tags;
+      out->non_ascii |= non_ascii;
     } else if (kind == 'T' && (field.size() == 1 || !IsLetter(field[1]))) {
       if (out->has_timestamp) return ParseStatus::kBadField;
       if (!ParseTimestamp(field.substr(1), &out->timestamp)) return ParseStatus::kBadTimestamp;

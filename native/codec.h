@@ -28,13 +28,14 @@ enum class ParseStatus : uint8_t {
   kBadName = 1,       // empty, space or control byte, or ends in '.'
   kBadValue = 2,      // no ':' value, not a decimal, overflow, or a multi-value in brubeck
   kBadType = 3,       // missing or unknown type (or s/d in the brubeck dialect)
-  kBadRate = 4,       // '@' not followed by a decimal in (0, 1]
+  kBadRate = 4,       // '@' not followed by a decimal in (0, 1] whose reciprocal is finite
   kBadTag = 5,        // '#' list empty, with an empty tag, or with space/control bytes
   kBadTimestamp = 6,  // 'T' not followed by 1..12 digits, or zero
   kBadField = 7,      // empty field, duplicate field, or a shape no rule knows
   kTooLong = 8,       // longer than ParseOptions::max_line_bytes
+  kBadEncoding = 9,   // name or tags not valid UTF-8 (carbon cannot decode the line)
 };
-constexpr int kParseStatusCount = 9;
+constexpr int kParseStatusCount = 10;
 
 enum class Dialect : uint8_t {
   kFull = 0,     // every rule of DESIGN.md §4
@@ -64,6 +65,7 @@ struct ParsedLine {
   int64_t timestamp;      // unix seconds from '|T', when has_timestamp
   const Sample* samples;
   size_t sample_count;
+  bool non_ascii;         // name or tags hold a byte >= 0x80 (see CheckText)
 };
 
 // Parses single lines. Holds a reusable sample buffer, so it allocates only
@@ -113,6 +115,16 @@ size_t WalkPacket(LineParser& parser, const char* data, size_t size, Sink& sink)
   }
   return size;
 }
+
+// What carbon 1.1.7 does with a plaintext line: it decodes it as UTF-8 outside
+// its error handling (one bad byte closes the connection, and the rest of the
+// flush is lost), then splits it at Python's whitespace (a name holding
+// U+00A0 gives four fields: the line is dropped with a log line). So the
+// parser refuses names and tags that are not UTF-8 (kBadEncoding), and the
+// aggregator refuses keys that hold a Unicode space (after the etsy
+// convention's sanitizing, which turns them into '_' as etsy does).
+enum class TextProblem : uint8_t { kNone, kNotUtf8, kUnicodeSpace };
+TextProblem CheckText(std::string_view text);
 
 // Wire text of a type ("c", "ms", ...).
 std::string_view MetricTypeName(MetricType type);

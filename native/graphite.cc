@@ -1,6 +1,8 @@
 // Graphite plaintext and pickle (protocol 2) encoding.
 #include "graphite.h"
 
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "number.h"
@@ -18,7 +20,7 @@ void AppendU32LE(uint32_t v, std::string* out) {
 
 void GraphiteWriter::Begin(int64_t timestamp) {
   out_.clear();
-  metrics_ = 0;
+  metrics_ = nonfinite_ = 0;
   message_start_ = std::string::npos;
   SetTimestamp(timestamp);
 }
@@ -42,7 +44,8 @@ size_t ConvertPlaintext(std::string_view text, GraphiteWriter* out) {
     bool sign;
     if (second == std::string_view::npos ||
         !ParseDecimal(line.data() + first + 1, line.data() + second, &value, &sign) ||
-        !ParseDecimal(line.data() + second + 1, line.data() + line.size(), &timestamp, &sign)) {
+        !ParseDecimal(line.data() + second + 1, line.data() + line.size(), &timestamp, &sign) ||
+        !(timestamp >= 0 && timestamp <= 9007199254740992.0)) {  // whole seconds an int64 holds
       ++skipped;
       continue;
     }
@@ -53,6 +56,10 @@ size_t ConvertPlaintext(std::string_view text, GraphiteWriter* out) {
 }
 
 void GraphiteWriter::Add(std::string_view name, double value) {
+  if (!std::isfinite(value)) {
+    ++nonfinite_;
+    return;
+  }
   ++metrics_;
   if (format_ == GraphiteFormat::kPlaintext) {
     // plaintext: name ' ' value ' ' timestamp '\n'    stats.api.hits 42 1700000000
@@ -71,8 +78,14 @@ void GraphiteWriter::Add(std::string_view name, double value) {
   out_.push_back('X');
   AppendU32LE(static_cast<uint32_t>(name.size()), &out_);
   out_.append(name.data(), name.size());
-  out_.push_back('J');
-  AppendU32LE(static_cast<uint32_t>(static_cast<int32_t>(timestamp_)), &out_);
+  if (timestamp_ >= INT32_MIN && timestamp_ <= INT32_MAX) {
+    out_.push_back('J');  // BININT: signed 32-bit, enough until 2038
+    AppendU32LE(static_cast<uint32_t>(static_cast<int32_t>(timestamp_)), &out_);
+  } else {
+    out_.append("\x8a\x08");  // LONG1, 8 bytes little-endian two's complement
+    const auto t = static_cast<uint64_t>(timestamp_);
+    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>((t >> (8 * i)) & 0xff));
+  }
   out_.push_back('G');
   uint64_t bits;
   std::memcpy(&bits, &value, 8);

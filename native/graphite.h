@@ -23,12 +23,15 @@ class GraphiteWriter {
   // Changes the timestamp of the datapoints added next (keeps the buffer).
   void SetTimestamp(int64_t timestamp);
   // Adds one datapoint. `name` is copied; values print shortest round-trip.
+  // A NaN or infinite value is not written (carbon drops NaN and stores
+  // infinities, which break graphs and sums) but counted in nonfinite().
   void Add(std::string_view name, double value);
   // Closes the last pickle message. Call once after the last Add.
   void Finish();
 
   const std::string& bytes() const { return out_; }
   size_t metrics() const { return metrics_; }
+  size_t nonfinite() const { return nonfinite_; }
 
  private:
   void OpenPickleMessage();
@@ -40,6 +43,7 @@ class GraphiteWriter {
   size_t timestamp_length_ = 0;
   int64_t timestamp_ = 0;
   size_t metrics_ = 0;
+  size_t nonfinite_ = 0;
   size_t message_start_ = std::string::npos;  // open pickle message, if any
 };
 

@@ -52,7 +52,14 @@ double Histogram::BrubeckPercentile(double p) const {
 }
 
 void Histogram::Reset() {
+  // Keep the storage for a key as busy next interval, but give back what a
+  // burst grew: memory held between flushes follows the last interval's use.
+  const size_t used = samples_.size();
   samples_.clear();
+  if (samples_.capacity() > 2 * used + 16) {
+    std::vector<double>().swap(samples_);
+    samples_.reserve(used);
+  }
   seen_ = 0;
   count_ = 0;
   min_ = max_ = 0;

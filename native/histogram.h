@@ -55,6 +55,8 @@ class Histogram {
   // brubeck does, clamped to [1, n]. Requires Sort() and a non-empty histogram.
   double BrubeckPercentile(double p) const;
 
+  // Empties it for the next interval, keeping storage for as many samples as
+  // this one stored (a burst's larger storage is given back).
   void Reset();
   // Frees the storage (for keys that expire).
   void Release();

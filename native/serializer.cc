@@ -99,7 +99,9 @@ ParseStatus AppendBody(const FormatInput& m, double value, bool sanitize, std::s
   out->push_back('|');
   out->append(MetricTypeName(m.type));
   if (m.sample_rate != 1.0) {
-    if (!(m.sample_rate > 0.0 && m.sample_rate < 1.0)) return ParseStatus::kBadRate;
+    if (!(m.sample_rate > 0.0 && m.sample_rate < 1.0 && std::isfinite(1.0 / m.sample_rate))) {
+      return ParseStatus::kBadRate;
+    }
     out->append("|@");
     AppendNumber(m.sample_rate, out);
   }

@@ -26,6 +26,18 @@ export interface AggregatorOptions {
   maxKeyBytes?: number;
   /** Distinct members counted per set key and interval; past it new members are dropped and counted in `membersDropped` (default 1e6). */
   maxSetMembers?: number;
+  /**
+   * Timer samples stored per interval over all keys (default 16,777,216: 128 MiB
+   * of samples). Past it timers store no more samples this interval but still
+   * count every one in count/sum/min/max and sample among what they stored;
+   * each such sample counts in `samplesNotStored`.
+   */
+  maxIntervalSamples?: number;
+  /**
+   * Set members stored per interval over all keys (default 2,097,152, ~64 B
+   * each); past it new members are dropped and counted in `membersDropped`.
+   */
+  maxIntervalMembers?: number;
   /** Seconds a key may stay idle before it is no longer reported and is freed (0 = never). */
   expire?: number;
   /** Seed for reservoir sampling (default 1), for reproducible percentiles. */
@@ -77,11 +89,18 @@ export interface AggregatorStats {
   keysDropped: number;
   /** Bytes of key names held now (bounded by maxKeyBytes). */
   keyBytes: number;
-  /** Set members refused because their key had maxSetMembers members this interval. */
+  /** Set members refused: their key had maxSetMembers members, or all sets maxIntervalMembers, this interval. */
   membersDropped: number;
+  /** Timer samples counted but not stored for percentiles because maxIntervalSamples was reached. */
+  samplesNotStored: number;
+  /** Datapoints not written because their value was NaN or infinite (e.g. a sum past 1.8e308). */
+  nonfiniteDropped: number;
   keysExpired: number;
   flushes: number;
 }
+
+/** The last second a flush may be stamped with: whisper's unsigned 32-bit time (2106-02-07). */
+export const MAX_TIMESTAMP = 2 ** 32 - 1;
 
 /** One key's live state, from snapshot(). */
 export type KeySnapshot =
@@ -98,7 +117,7 @@ interface NativeAggregator {
 type NativeAggregatorClass = new (options: object, results: Float64Array) => NativeAggregator;
 const NativeAggregatorCtor = (native as unknown as { Aggregator: NativeAggregatorClass }).Aggregator;
 
-const STATS_FIELDS = 8 + PARSE_REASONS.length + 2;
+const STATS_FIELDS = 8 + PARSE_REASONS.length + 4;
 
 // The native object behind each Aggregator, for the native UDP receiver
 // (src/server.ts); not part of the public API.
@@ -166,6 +185,8 @@ function toNativeOptions(o: AggregatorOptions): object {
     maxKeys: integerOption('maxKeys', o.maxKeys, 1_000_000, 0, 0xffffffff),
     maxKeyBytes: integerOption('maxKeyBytes', o.maxKeyBytes, 256 * 2 ** 20, 0, Number.MAX_SAFE_INTEGER),
     maxSetMembers: integerOption('maxSetMembers', o.maxSetMembers, 1_000_000, 0, 0xffffffff),
+    maxIntervalSamples: integerOption('maxIntervalSamples', o.maxIntervalSamples, 16 * 2 ** 20, 0, Number.MAX_SAFE_INTEGER),
+    maxIntervalMembers: integerOption('maxIntervalMembers', o.maxIntervalMembers, 2 * 2 ** 20, 0, Number.MAX_SAFE_INTEGER),
     expire,
     seed: integerOption('seed', o.seed, 1, 0, Number.MAX_SAFE_INTEGER),
     percentiles: percentiles.map((value) => ({ value, name: brubeckPercentileName(value) })),
@@ -220,7 +241,10 @@ export class Aggregator {
   flush(opts: { timestamp?: number; format?: 'plaintext' | 'pickle' } = {}): FlushResult {
     const timestamp =
       opts.timestamp ?? (this.convention === 'etsy' ? Math.round(Date.now() / 1000) : Math.floor(Date.now() / 1000));
-    if (!Number.isInteger(timestamp) || timestamp < 0) throw invalidOption('timestamp', 'unix seconds', timestamp);
+    // Whisper stores unsigned 32-bit seconds: later ones cannot be kept anyway.
+    if (!Number.isInteger(timestamp) || timestamp < 0 || timestamp > MAX_TIMESTAMP) {
+      throw invalidOption('timestamp', `unix seconds from 0 to ${MAX_TIMESTAMP}`, timestamp);
+    }
     const format = choiceOption('format', opts.format, 'plaintext', ['plaintext', 'pickle'] as const);
     const carbon = this.#native.flush(timestamp, format === 'pickle');
     return { carbon, metrics: this.#results[2]!, timestamp };
@@ -252,6 +276,8 @@ export class Aggregator {
       keysDropped: s[4]!,
       keyBytes: s[8 + PARSE_REASONS.length + 1]!,
       membersDropped: s[8 + PARSE_REASONS.length]!,
+      samplesNotStored: s[8 + PARSE_REASONS.length + 2]!,
+      nonfiniteDropped: s[8 + PARSE_REASONS.length + 3]!,
       keysExpired: s[5]!,
       flushes: s[6]!,
       keys: s[7]!,

@@ -11,19 +11,21 @@ export const PARSE_REASONS = [
   'bad_timestamp',
   'bad_field',
   'too_long',
+  'bad_encoding',
 ] as const;
 
 export type ParseReason = Exclude<(typeof PARSE_REASONS)[number], 'ok'>;
 
 const REASON_TEXT: Record<ParseReason, string> = {
-  bad_name: 'name is empty, ends in ".", or holds a space, ":", "|" or a control byte',
+  bad_name: 'name is empty, ends in ".", or holds a space (ASCII or Unicode), ":", "|" or a control byte',
   bad_value: 'value is missing or not a decimal number',
   bad_type: 'type is missing or not one of c C g ms h s d',
-  bad_rate: 'sample rate is not a number in (0, 1]',
-  bad_tag: 'tag list is empty, has an empty tag, or a tag holds a space, "," or control byte',
+  bad_rate: 'sample rate is not a number in (0, 1] whose reciprocal is finite',
+  bad_tag: 'tag list is empty, has an empty tag, or a tag holds a space (ASCII or Unicode), "," or control byte',
   bad_timestamp: 'timestamp is not a positive whole number of unix seconds',
   bad_field: 'field after the type is empty, repeated or of unknown shape',
   too_long: 'line is longer than the limit',
+  bad_encoding: 'name or tags are not valid UTF-8 (carbon cannot decode such a line)',
 };
 
 export type StatsdErrorCode =

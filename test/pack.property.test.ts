@@ -183,7 +183,11 @@ describe('formatLine -> parse round trip', () => {
     for (const v of [5e-324, 1e21, 1.7976931348623157e308]) {
       expect(Object.is(parseLine(formatLine({ name: 'z', type: 'h', value: v })).value, v)).toBe(true);
     }
-    expect(Object.is(parseLine(formatLine({ name: 'z', type: 'c', value: 1, sampleRate: 5e-324 })).sampleRate, 5e-324)).toBe(true);
+    // the smallest rates whose reciprocal is finite come back too; smaller ones
+    // would scale a count to Infinity (or 0 to NaN), so neither side takes them
+    expect(Object.is(parseLine(formatLine({ name: 'z', type: 'c', value: 1, sampleRate: 1e-308 })).sampleRate, 1e-308)).toBe(true);
+    expect(() => formatLine({ name: 'z', type: 'c', value: 1, sampleRate: 5e-324 })).toThrow(expect.objectContaining({ code: 'ERR_STATSD_BAD_RATE' }));
+    expect(() => parseLine('z:0|c|@5e-324')).toThrow(expect.objectContaining({ code: 'ERR_STATSD_BAD_RATE' }));
   });
 
   test('set members come back as written, ":" and spaces included', () => {

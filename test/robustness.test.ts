@@ -156,21 +156,21 @@ describe('random bytes', () => {
       const batch = parse(input, { dialect, maxLineBytes });
       const label = `buffer ${n} (${dialect}, max ${maxLineBytes}) ${input.toString('hex').slice(0, 120)}`;
       expect(batch.lines + batch.errors.total, label).toBe(countLines(input));
-      // The reference on the decoded text reaches the same counts per reason
-      // (U+FFFD grows a byte to three, so too_long is compared only when no
-      // line came near the limit).
-      if (maxLineBytes === 8192) {
-        const want: Partial<Record<ParseReason, number>> = {};
-        let wantSamples = 0;
-        for (const line of input.toString('utf8').split('\n')) {
-          if (line === '' || line === '\r') continue;
-          const ref = parseLineReference(line, dialect, maxLineBytes);
-          if (ref.ok) wantSamples += ref.metrics.length;
-          else want[ref.reason] = (want[ref.reason] ?? 0) + 1;
-        }
-        expect(reasons(batch), label).toEqual(want);
-        expect(batch.length, label).toBe(wantSamples);
+      // The reference, given each line's bytes, reaches the same counts per reason.
+      const want: Partial<Record<ParseReason, number>> = {};
+      let wantSamples = 0;
+      for (let start = 0; start <= input.length; ) {
+        let end = input.indexOf(0x0a, start);
+        if (end < 0) end = input.length;
+        const line = input.subarray(start, end);
+        start = end + 1;
+        if (line.length === 0 || (line.length === 1 && line[0] === 0x0d)) continue;
+        const ref = parseLineReference(line, dialect, maxLineBytes);
+        if (ref.ok) wantSamples += ref.metrics.length;
+        else want[ref.reason] = (want[ref.reason] ?? 0) + 1;
       }
+      expect(reasons(batch), label).toEqual(want);
+      expect(batch.length, label).toBe(wantSamples);
       if (n % 10 === 0) checkBatch(batch, input, label);
       lines += batch.lines + batch.errors.total;
       good += batch.lines;
@@ -263,25 +263,32 @@ describe('bytes that must not break the walk', () => {
     expect(reasons(parse(nuls))).toEqual({ bad_name: 1 });
   });
 
-  test('invalid UTF-8 in a name, a tag and a member is kept and decoded with U+FFFD', () => {
-    const input = Buffer.concat([
-      Buffer.from([0xff, 0xfe, 0x2e, 0xc3]), // "\xff\xfe.\xc3" (a cut 2-byte sequence)
-      Buffer.from(':1|c|#k:'),
-      Buffer.from([0xe6, 0x97]), // a cut 3-byte sequence
-      Buffer.from('\nset:'),
-      Buffer.from([0xf0, 0x9f, 0x98]),
-      Buffer.from('|s\n'),
+  // Carbon decodes each line as UTF-8 outside its error handling: one such
+  // name closed the connection and cut every flush at that key (F13). A set
+  // member is only counted, never written, so it may hold any bytes.
+  test('a name or tag that is not UTF-8 is refused as bad_encoding; a set member is kept and decoded with U+FFFD', () => {
+    const bad = [
+      Buffer.from([0xff, 0xfe, 0x2e, 0x61]), // bytes that never start UTF-8
+      Buffer.from([0x61, 0x2e, 0xc3]), // a cut 2-byte sequence
       Buffer.from([0xed, 0xa0, 0x80]), // an encoded surrogate
-      Buffer.from(':2|g'),
-    ]);
+      Buffer.from([0xc0, 0xaf]), // an overlong '/'
+      Buffer.from([0xf4, 0x90, 0x80, 0x80]), // past U+10FFFF
+      Buffer.from('caf\xe9', 'latin1'),
+    ];
+    const lines = [
+      ...bad.map((name) => Buffer.concat([name, Buffer.from(':1|c')])),
+      Buffer.concat([Buffer.from('tagged:1|c|#k:'), Buffer.from([0xe6, 0x97])]), // a cut 3-byte sequence
+      Buffer.concat([Buffer.from('set:'), Buffer.from([0xf0, 0x9f, 0x98]), Buffer.from('|s')]),
+      Buffer.from('caf\u00e9.ok:2|g|#\u65e5:\u00fc'), // well-formed: kept
+    ];
+    const input = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]));
     const batch = parse(input);
     checkBatch(batch, input, 'invalid utf-8');
-    expect(batch.errors.total).toBe(0);
-    const [a, b, c] = batch.toArray();
-    expect(a!.name).toBe('\ufffd\ufffd.\ufffd');
-    expect(a!.tags).toEqual(['k:\ufffd']);
-    expect(b!.value).toBe('\ufffd');
-    expect(c!.name).toBe('\ufffd\ufffd\ufffd');
+    expect(reasons(batch)).toEqual({ bad_encoding: bad.length + 1 });
+    for (const line of lines.slice(0, -2)) expect(parseLineReference(line)).toEqual({ ok: false, reason: 'bad_encoding' });
+    const [member, good] = batch.toArray();
+    expect(member!.value).toBe('\ufffd');
+    expect(good).toMatchObject({ name: 'caf\u00e9.ok', value: 2, tags: ['\u65e5:\u00fc'] });
   });
 
   test('control bytes and DEL are bad in names, tags and set members', () => {
@@ -418,5 +425,6 @@ describe('many lines', () => {
 
 test('every reason index maps to a reason name', () => {
   expect(PARSE_REASONS[0]).toBe('ok');
-  expect(PARSE_REASONS.length).toBe(9);
+  expect(PARSE_REASONS.length).toBe(10);
+  expect(PARSE_REASONS[9]).toBe('bad_encoding');
 });

@@ -103,7 +103,7 @@ export function randomNumberText(r: Random): string {
 
 const RATE_TEXTS = [
   '1', '1.', '1.0', '1.00000', '000.0100', '0.5', '.5', '0.1', '0.01', '0.025', '0.25', '1e-2', '5E-1',
-  '+0.5', '0.0001', '1e-300', '5e-324', '0.999999999999999999999', '1.0000000000000001', '100e-2',
+  '+0.5', '0.0001', '1e-300', '1e-308', '0.999999999999999999999', '1.0000000000000001', '100e-2',
 ];
 
 // ---------------------------------------------------------------- lines
@@ -274,7 +274,7 @@ export function randomDouble(r: Random): number {
 }
 
 export function randomSampleRate(r: Random): number {
-  return r.pick([1, 1, 1, 0.5, 0.1, 0.01, 0.025, 1 / 3, 5e-324, 0.9999999999999999, r.next() || 0.5]);
+  return r.pick([1, 1, 1, 0.5, 0.1, 0.01, 0.025, 1 / 3, 1e-308, 0.9999999999999999, r.next() || 0.5]);
 }
 
 /** A metric the serializer accepts, with a round-trippable shape. */
