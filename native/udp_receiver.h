@@ -41,7 +41,7 @@ struct ReceiverStats {
   std::atomic<uint64_t> kernel_drops{0};    // datagrams the kernel dropped (SO_RXQ_OVFL)
   std::atomic<uint64_t> receive_errors{0};
   std::atomic<uint64_t> truncated{0};       // datagrams longer than the 64 KiB buffer
-  std::atomic<uint64_t> held{0};            // datagrams read while the aggregator was busy
+  std::atomic<uint64_t> held{0};            // datagrams queued: read while the aggregator was busy or behind
 };
 
 class UdpReceiver {
@@ -64,10 +64,12 @@ class UdpReceiver {
  private:
   int OpenSocket(bool reuse_port, int* fd);
   void Run(int fd);
-  // Ingests the held datagrams; without `wait`, only if the lock is free now.
-  void IngestHeld(HeldDatagrams* held, bool wait);
-  // The same with the lock already held.
-  void AggregateHeld(HeldDatagrams* held);
+  // Aggregates held datagrams: with `wait`, all of them once the lock is
+  // free; without, a slice of them if the lock is free now. False when the
+  // lock was busy and nothing was done.
+  bool IngestHeld(HeldDatagrams* held, bool wait);
+  // Aggregates up to `limit` held datagrams; the caller holds the lock.
+  void AggregateHeld(HeldDatagrams* held, size_t limit);
 
   std::shared_ptr<SharedAggregator> shared_;
   ReceiverOptions options_;
