@@ -195,7 +195,7 @@ function ignoredKeys(file: string, c: Obj, known: string[]): string[] {
 }
 
 /** The resource limits a config's `limits` object may set (our extension, in both formats). */
-const AGGREGATOR_LIMITS = ['maxLineBytes', 'maxKeys', 'maxKeyBytes', 'maxSamplesPerKey', 'maxSetMembers'] as const;
+const AGGREGATOR_LIMITS = ['maxLineBytes', 'maxKeys', 'maxKeyBytes', 'maxSamplesPerKey', 'maxSetMembers', 'maxIntervalSamples', 'maxIntervalMembers'] as const;
 
 /**
  * Applies `"limits": { ... }` to `config`: the aggregator's limits, the TCP

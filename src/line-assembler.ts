@@ -45,7 +45,11 @@ export class LineAssembler {
     return data.subarray(0, last + 1);
   }
 
-  /** The unterminated last line at the end of the stream, if any. */
+  /**
+   * The bytes after the last '\n' at the end of the stream, if any. Nothing
+   * says they are a whole line (a reset may have cut it), so the daemon drops
+   * them and counts a truncated line; they are returned for that count.
+   */
   end(): Buffer | undefined {
     const rest = this.#rest;
     this.#rest = undefined;

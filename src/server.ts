@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
 
 import { Aggregator, type AggregatorOptions, type FlushResult, nativeAggregatorOf } from './aggregator';
 import { StatsdError } from './errors';
@@ -31,7 +32,17 @@ export interface ServerOptions {
   /** Unix datagram input at this path. */
   unix?: string;
   /** HTTP /ping /stats /metric/<key>; undefined → none. */
-  http?: { address?: string; port?: number };
+  http?: {
+    address?: string;
+    port?: number;
+    /** Connections at once (default 256); past it one is closed at once, counted in `http.refused`. */
+    maxConnections?: number;
+    /**
+     * ms a client has to send a whole request, and a connection may stay idle
+     * (default 10000); past it the connection is closed, counted in `http.timeouts`.
+     */
+    timeout?: number;
+  };
   sinks: Sink[];
   /** ms between flushes (default: the aggregator's flushInterval, 10000). */
   flushInterval?: number;
@@ -60,7 +71,9 @@ export class StatsdServer extends EventEmitter {
   #running = false;
   #lastFlush: { at: number; lines: number; errors: number } = { at: Date.now(), lines: 0, errors: 0 };
   #perSecond = { metrics: 0, errors: 0 };
-  readonly #tcpStats = { accepted: 0, refused: 0, resets: 0, truncatedLines: 0, overlongLines: 0 };
+  readonly #tcpStats = { accepted: 0, refused: 0, resets: 0, truncatedLines: 0, overlongLines: 0, acceptErrors: 0 };
+  /** `connections` open now; the others are totals. */
+  readonly #httpStats = { connections: 0, refused: 0, timeouts: 0, requests: 0, acceptErrors: 0 };
   readonly #receiverStats = new Float64Array(8);
   udpPort = 0;
   tcpPort = 0;
@@ -75,6 +88,11 @@ export class StatsdServer extends EventEmitter {
       integerOption('udp.workers', udp.workers, 1, 1, 1024);
       integerOption('udp.receiveBuffer', udp.receiveBuffer, 32 << 20, 0, 2 ** 31 - 1);
       integerOption('udp.heldBytes', udp.heldBytes, 64 << 20, 0, 2 ** 40);
+    }
+    if (options.http) {
+      // >= 1: Node reads maxConnections 0 as "no limit"
+      integerOption('http.maxConnections', options.http.maxConnections, 256, 1, 1 << 20);
+      integerOption('http.timeout', options.http.timeout, 10000, 1, 2 ** 31 - 1);
     }
     this.#options = options;
     this.#flushInterval = options.flushInterval ?? options.aggregator?.flushInterval ?? 10000;
@@ -139,17 +157,16 @@ export class StatsdServer extends EventEmitter {
         const whole = lines.push(chunk);
         if (whole) this.aggregator.ingest(whole);
       });
-      socket.on('end', () => {
-        const rest = lines.end();
-        if (rest) this.aggregator.ingest(rest); // a clean close ends the last line
-      });
       socket.on('error', () => {
         this.#tcpStats.resets++;
         socket.destroy();
       });
+      // Only '\n' ends a line. An unterminated tail at connection end, after
+      // a FIN or a reset alike, is dropped and counted: Node often reports a
+      // reset as a clean 'end', so the two cannot be told apart, and a tail
+      // cut by a reset would be aggregated as a whole line (`cut:5|c` of
+      // `cut:50|c`). etsy statsd's TCP server drops such a tail too.
       socket.on('close', () => {
-        // After a reset (or our destroy at shutdown) the unterminated last
-        // line may be cut short: it cannot be trusted, so it is counted.
         if (lines.end()) this.#tcpStats.truncatedLines++;
         this.#tcpStats.overlongLines += lines.overlong;
         this.#connections.delete(socket);
@@ -159,13 +176,56 @@ export class StatsdServer extends EventEmitter {
     // Node closes a connection past maxConnections at once; count it.
     server.on('drop', () => this.#tcpStats.refused++);
     this.#tcp = server;
-    return listen(server, options.port ?? 8125, options.address ?? '127.0.0.1', 'tcp');
+    return listen(server, options.port ?? 8125, options.address ?? '127.0.0.1', 'tcp', (error) => {
+      this.#tcpStats.acceptErrors++;
+      this.#error(error);
+    });
   }
 
+  // HTTP must not be a way to take the daemon down: idle or half-sent requests
+  // would each hold a file descriptor until there are none left for the
+  // metric inputs. So connections are capped, and each is closed once it has
+  // been idle for `timeout`, or has not sent a whole request within it (a slow
+  // drip of header bytes never goes idle: headersTimeout/requestTimeout catch it).
   #startHttp(options: NonNullable<ServerOptions['http']>): Promise<number> {
-    const server = http.createServer((req, res) => this.#serveHttp(req, res));
+    const timeout = options.timeout ?? 10000;
+    const server = http.createServer(
+      // Node checks the request deadlines every connectionsCheckingInterval
+      // (default 30 s): at most 1 s here, so a request that is not whole is
+      // closed between `timeout` and `timeout` + 1 s after it began.
+      { headersTimeout: timeout, requestTimeout: timeout, connectionsCheckingInterval: Math.min(timeout, 1000) },
+      (req, res) => this.#serveHttp(req, res),
+    );
+    server.maxConnections = options.maxConnections ?? 256;
+    server.timeout = timeout;
+    const stats = this.#httpStats;
+    server.on('connection', (socket: net.Socket) => {
+      stats.connections++;
+      socket.once('close', () => stats.connections--);
+    });
+    // Node closes a connection past maxConnections at once; count it.
+    server.on('drop', () => stats.refused++);
+    // With a listener Node leaves the idle socket open; close it.
+    server.on('timeout', (socket: net.Socket) => {
+      stats.timeouts++;
+      socket.destroy();
+    });
+    // A listener is needed to count the request timeouts; it answers as Node
+    // does without one (408, or 400 for a bad request) and closes at once, so
+    // a client that never closes its side holds nothing.
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+      const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      if (timedOut) stats.timeouts++;
+      if (socket.writable && error.code !== 'ECONNRESET') {
+        socket.write(`HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
+      }
+      socket.destroy();
+    });
     this.#http = server;
-    return listen(server, options.port ?? 8080, options.address ?? '127.0.0.1', 'http');
+    return listen(server, options.port ?? 8080, options.address ?? '127.0.0.1', 'http', (error) => {
+      stats.acceptErrors++;
+      this.#error(error);
+    });
   }
 
   // Flushes happen at fixed times (wall-clock multiples with alignFlush): a
@@ -269,6 +329,7 @@ export class StatsdServer extends EventEmitter {
       datapointsFlushed: this.#datapoints,
       udp,
       tcp: this.#tcpInputStats(),
+      http: { ...this.#httpStats },
       sinks: this.sinks.map((s) => ({ name: s.name, ...s.stats() })),
       perSecond: this.#perSecond,
     };
@@ -288,6 +349,7 @@ export class StatsdServer extends EventEmitter {
       res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
       res.end(`${JSON.stringify(body)}\n`);
     };
+    this.#httpStats.requests++;
     const url = req.url ?? '/';
     const stats = this.stats;
     const connected = stats.sinks.every((s) => s.connected);
@@ -326,10 +388,13 @@ export class StatsdServer extends EventEmitter {
           ? [{ type: 'statsd', sample_freq: stats.perSecond.metrics, address: this.#options.udp.address ?? '127.0.0.1', port: this.udpPort, ...snakeCase(stats.udp) }]
           : [],
         tcp: snakeCase(stats.tcp),
+        http: snakeCase(stats.http),
         errors_by_reason: stats.aggregator.byReason,
         keys_dropped: stats.aggregator.keysDropped,
         key_bytes: stats.aggregator.keyBytes,
         members_dropped: stats.aggregator.membersDropped,
+        samples_not_stored: stats.aggregator.samplesNotStored,
+        nonfinite_dropped: stats.aggregator.nonfiniteDropped,
         flushes: stats.aggregator.flushes,
         datapoints_flushed: stats.datapointsFlushed,
       });
@@ -370,12 +435,21 @@ function snakeCase(o: Record<string, number>): Record<string, number> {
   return out;
 }
 
-function listen(server: net.Server, port: number, address: string, what: string): Promise<number> {
+/**
+ * Binds `server`; rejects on a bind error. Once listening, its later errors
+ * (accept failing for want of file descriptors: EMFILE, ENFILE) go to
+ * `onError`: without a listener Node would throw them and end the daemon.
+ */
+function listen(server: net.Server, port: number, address: string, what: string, onError: (error: Error) => void): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(Object.assign(new StatsdError('ERR_STATSD_INVALID_OPTION', `cannot listen on ${what}://${address}:${port}: ${error.code}`), { cause: error })),
-    );
-    server.listen(port, address, () => resolve((server.address() as net.AddressInfo).port));
+    const failed = (error: NodeJS.ErrnoException) =>
+      reject(Object.assign(new StatsdError('ERR_STATSD_INVALID_OPTION', `cannot listen on ${what}://${address}:${port}: ${error.code}`), { cause: error }));
+    server.once('error', failed);
+    server.listen(port, address, () => {
+      server.off('error', failed);
+      server.on('error', onError);
+      resolve((server.address() as net.AddressInfo).port);
+    });
   });
 }
 

@@ -20,7 +20,7 @@ import {
   sendUdp,
   valuesOf,
 } from '../helpers/daemon-cli';
-import { StreamReceiver, sleep, tempDir } from '../helpers/receivers';
+import { StreamReceiver, sleep, tempDir, until } from '../helpers/receivers';
 
 const VERSION = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -469,7 +469,7 @@ describe('SIGTERM', () => {
 });
 
 describe('inputs', () => {
-  it('TCP: lines split across writes are joined; a last line without newline counts at end of stream', async () => {
+  it('TCP: lines split across writes are joined; a last line without newline is dropped at end of stream and counted', async () => {
     const d = await start(['serve', '--port', '0', '--tcp-port', '0', '--http', '0', '--flush-interval', '60000']);
     const socket = net.connect({ host: '127.0.0.1', port: d.listening.tcp! });
     socket.setNoDelay(true);
@@ -480,11 +480,16 @@ describe('inputs', () => {
       await sleep(30); // separate segments, separate 'data' events
     }
     socket.end();
-    await ingested(d, d.listening.http!, 6);
-    const stats = (await d.stats());
+    await new Promise((resolve) => socket.once('close', resolve));
+    await ingested(d, d.listening.http!, 5);
+    // Only '\n' ends a line: the unterminated `split.a:4|c` could be the cut
+    // front of a longer line, so a clean close does not make it whole.
+    let stats = await d.stats();
+    await until(async () => (stats = await d.stats()).tcp.connections === 0, 5000, 'the connection to close');
     expect(stats.errors).toBe(1);
+    expect(stats.tcp).toMatchObject({ connections: 0, truncated_lines: 1 });
     expect(await d.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    expect(valuesOf(d.stdout, 'split.a')).toEqual([7]);
+    expect(valuesOf(d.stdout, 'split.a')).toEqual([3]);
     expect(valuesOf(d.stdout, 'split.g')).toEqual([-5]);
     expect(valuesOf(d.stdout, 'split.t.count')).toEqual([2]);
     expect(valuesOf(d.stdout, 'split.t.min')).toEqual([10]);
