@@ -65,42 +65,67 @@ size_t UnicodeSpaceLength(const unsigned char* p, size_t left) {
 
 }  // namespace
 
+namespace {
+
+// Length of the well-formed UTF-8 sequence (Unicode Table 3-7: no overlongs,
+// no surrogates, nothing past U+10FFFF) that starts with the non-ASCII byte
+// at `p`, or 0 if none does.
+size_t Utf8SequenceLength(const unsigned char* p, size_t left) {
+  const unsigned c = p[0];
+  size_t n;
+  unsigned lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (left < n || p[1] < lo || p[1] > hi) return 0;
+  for (size_t i = 2; i < n; ++i) {
+    if (p[i] < 0x80 || p[i] > 0xBF) return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
 TextProblem CheckText(std::string_view text) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const auto* const end = p + text.size();
   bool space = false;
   while (p < end) {
-    const unsigned c = *p;
-    if (c < 0x80) {
+    if (*p < 0x80) {
       ++p;
       continue;
     }
-    // Well-formed sequences (Unicode Table 3-7): no overlongs, no surrogates,
-    // nothing past U+10FFFF.
-    size_t n;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return TextProblem::kNotUtf8;
-    }
     const auto left = static_cast<size_t>(end - p);
-    if (left < n || p[1] < lo || p[1] > hi) return TextProblem::kNotUtf8;
-    for (size_t i = 2; i < n; ++i) {
-      if (p[i] < 0x80 || p[i] > 0xBF) return TextProblem::kNotUtf8;
-    }
+    const size_t n = Utf8SequenceLength(p, left);
+    if (n == 0) return TextProblem::kNotUtf8;
     space |= UnicodeSpaceLength(p, left) != 0;
     p += n;
   }
   return space ? TextProblem::kUnicodeSpace : TextProblem::kNone;
+}
+
+void ReplaceInvalidUtf8(std::string* s, size_t start) {
+  auto* p = reinterpret_cast<unsigned char*>(s->data());
+  const size_t size = s->size();
+  for (size_t i = start; i < size;) {
+    if (p[i] < 0x80) {
+      ++i;
+    } else if (const size_t n = Utf8SequenceLength(p + i, size - i)) {
+      i += n;
+    } else {
+      p[i++] = '_';
+    }
+  }
 }
 
 namespace {

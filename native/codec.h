@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -125,6 +126,9 @@ size_t WalkPacket(LineParser& parser, const char* data, size_t size, Sink& sink)
 // convention's sanitizing, which turns them into '_' as etsy does).
 enum class TextProblem : uint8_t { kNone, kNotUtf8, kUnicodeSpace };
 TextProblem CheckText(std::string_view text);
+// Replaces each byte of (*s)[start..] that is not part of well-formed UTF-8
+// with '_' (the length stays; for the serializer's sanitize option).
+void ReplaceInvalidUtf8(std::string* s, size_t start);
 
 // Wire text of a type ("c", "ms", ...).
 std::string_view MetricTypeName(MetricType type);

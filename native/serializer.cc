@@ -28,6 +28,16 @@ bool AppendChecked(std::string_view text, bool sanitize, Bad bad, std::string* o
   return true;
 }
 
+// Names and tags must be UTF-8, as the parser requires (kBadEncoding): bytes
+// that are not are refused, or replaced with '_' when sanitizing. (JavaScript
+// strings always arrive as UTF-8; other callers of FormatLine may not.)
+bool CheckUtf8(bool sanitize, size_t start, std::string* out) {
+  if (CheckText(std::string_view(*out).substr(start)) != TextProblem::kNotUtf8) return true;
+  if (!sanitize) return false;
+  ReplaceInvalidUtf8(out, start);
+  return true;
+}
+
 bool BadNameByte(unsigned char c) { return IsControl(c) || c == ' ' || c == ':' || c == '|'; }
 bool BadTagByte(unsigned char c) { return IsControl(c) || c == ' ' || c == '|' || c == ','; }
 bool BadMemberByte(unsigned char c) { return IsControl(c) || c == '|'; }
@@ -39,7 +49,9 @@ void AppendNumber(double value, std::string* out) {
 
 bool AppendName(std::string_view name, bool sanitize, std::string* out) {
   if (name.empty()) return false;
+  const size_t start = out->size();
   if (!AppendChecked(name, sanitize, BadNameByte, out)) return false;
+  if (!CheckUtf8(sanitize, start, out)) return false;
   if (out->back() == '.') {  // Graphite cannot store a name ending in '.'
     if (!sanitize) return false;
     out->back() = '_';
@@ -59,7 +71,9 @@ bool AppendTags(std::string_view tags, bool sanitize, std::string* out) {
       if (!sanitize) return false;
     } else {
       if (written++) out->push_back(',');
+      const size_t tag_start = out->size();
       if (!AppendChecked(tag, sanitize, BadTagByte, out)) return false;
+      if (!CheckUtf8(sanitize, tag_start, out)) return false;
     }
     if (sep == std::string_view::npos) break;
     tags.remove_prefix(sep + 1);
