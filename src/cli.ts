@@ -36,6 +36,9 @@ serve: run the daemon
                          what it did not take is reported as dropped. The exit
                          comes at most about 2 s later (closing inputs and the
                          carbon connection)
+  --max-backlog-bytes N  bytes of flushes kept while carbon is down or stdout
+                         is not read (default 256 MiB for carbon, 64 MiB for
+                         stdout); past it the oldest are dropped and counted
 
 load: send a paced statsd mix to any server
   --target ENDPOINT      host:port, udp://, tcp://, unix:///path, unixstream:///path
@@ -97,6 +100,7 @@ export function configFromArgs(args: string[]): DaemonConfig {
       stdout: { type: 'string' },
       http: { type: 'string' },
       'shutdown-timeout': { type: 'string' },
+      'max-backlog-bytes': { type: 'string' },
     },
     strict: true,
   });
@@ -144,6 +148,11 @@ export function configFromArgs(args: string[]): DaemonConfig {
     fail(`--shutdown-timeout expects milliseconds from 0 to ${MAX_TIMER_MS}, not ${JSON.stringify(values['shutdown-timeout'])}`);
   }
   config.shutdownTimeout = shutdownTimeout ?? config.shutdownTimeout;
+  const maxBacklogBytes = integer('max-backlog-bytes', values['max-backlog-bytes']);
+  if (maxBacklogBytes !== undefined && !(maxBacklogBytes >= 1 && maxBacklogBytes <= Number.MAX_SAFE_INTEGER)) {
+    fail(`--max-backlog-bytes expects bytes from 1 to ${Number.MAX_SAFE_INTEGER}, not ${JSON.stringify(values['max-backlog-bytes'])}`);
+  }
+  config.maxBacklogBytes = maxBacklogBytes ?? config.maxBacklogBytes;
   if (values.http !== undefined) {
     const colon = values.http.lastIndexOf(':');
     const port = portFlag('http', values.http.slice(colon + 1))!;
@@ -157,8 +166,9 @@ export function configFromArgs(args: string[]): DaemonConfig {
 
 export function sinksFor(config: DaemonConfig): Sink[] {
   const sinks: Sink[] = [];
-  if (config.graphite) sinks.push(new GraphiteSink({ ...config.graphite, maxBacklog: config.maxBacklog }));
-  if (config.stdout || sinks.length === 0) sinks.push(new StreamSink({ format: config.stdout ?? 'carbon' }));
+  const { maxBacklog, maxBacklogBytes } = config;
+  if (config.graphite) sinks.push(new GraphiteSink({ ...config.graphite, maxBacklog, maxBacklogBytes }));
+  if (config.stdout || sinks.length === 0) sinks.push(new StreamSink({ format: config.stdout ?? 'carbon', maxBacklogBytes }));
   return sinks;
 }
 
@@ -227,7 +237,8 @@ function shutdownReport(server: StatsdServer): string {
     (s) =>
       `${s.name}: ${flushes(s.flushesSent)} written ${datapoints(s.metricsSent)}, ` +
       `${s.flushesDropped} dropped ${datapoints(s.metricsDropped)}, ` +
-      `${s.flushesReplayed} queued again after a broken connection (${s.replaysDropped} of those given up)`,
+      `${s.flushesReplayed} queued again after a broken connection (${s.replaysDropped} of those given up)` +
+      (s.metricsPoisoned ? `, ${s.metricsPoisoned} ${s.metricsPoisoned === 1 ? 'datapoint' : 'datapoints'} carbon refused` : ''),
   );
   return [`${flushes(stats.aggregator.flushes)} made ${datapoints(stats.datapointsFlushed)}`, ...sinks].join('; ');
 }

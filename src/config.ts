@@ -17,6 +17,8 @@ export interface DaemonConfig {
   maxConnections?: number;
   /** Flushes kept for carbon (limits.maxBacklog; default 360). */
   maxBacklog?: number;
+  /** Bytes of flushes kept for carbon or unread stdout (limits.maxBacklogBytes; default 256 MiB, stdout 64 MiB). */
+  maxBacklogBytes?: number;
   stdout?: 'carbon' | 'json';
   flushInterval: number;
   alignFlush: boolean;
@@ -199,19 +201,21 @@ const AGGREGATOR_LIMITS = ['maxLineBytes', 'maxKeys', 'maxKeyBytes', 'maxSamples
 
 /**
  * Applies `"limits": { ... }` to `config`: the aggregator's limits, the TCP
- * input's `maxConnections` and the carbon backlog's `maxBacklog` (flushes);
- * the last two apply to inputs and sinks given by flags too. Whole numbers
- * >= 0, except those two (>= 1: Node reads maxConnections 0 as "no limit").
+ * input's `maxConnections`, and the sinks' `maxBacklog` (flushes, carbon)
+ * and `maxBacklogBytes` (carbon and stdout); the last three apply to inputs
+ * and sinks given by flags too. Whole numbers >= 0, except those three (>= 1:
+ * Node reads maxConnections 0 as "no limit"; a backlog keeps the newest flush).
  */
 function applyLimits(file: string, c: Obj, config: DaemonConfig): void {
   if (c.limits === undefined) return;
   if (!isObject(c.limits)) throw configError(file, 'limits must be an object');
   const limits = c.limits;
-  const known = [...AGGREGATOR_LIMITS, 'maxConnections', 'maxBacklog'];
+  const atLeastOne = ['maxConnections', 'maxBacklog', 'maxBacklogBytes'];
+  const known = [...AGGREGATOR_LIMITS, ...atLeastOne];
   for (const key of Object.keys(limits)) {
     if (!known.includes(key)) throw configError(file, `unknown limit ${JSON.stringify(key)} (known: ${known.join(', ')})`);
     const v = limits[key];
-    const least = key === 'maxConnections' || key === 'maxBacklog' ? 1 : 0;
+    const least = atLeastOne.includes(key) ? 1 : 0;
     if (!Number.isInteger(v) || (v as number) < least) {
       throw configError(file, `limits.${key} must be a whole number >= ${least}, not ${JSON.stringify(v)}`);
     }
@@ -219,6 +223,7 @@ function applyLimits(file: string, c: Obj, config: DaemonConfig): void {
   for (const key of AGGREGATOR_LIMITS) if (limits[key] !== undefined) config.aggregator[key] = limits[key] as number;
   if (limits.maxConnections !== undefined) config.maxConnections = limits.maxConnections as number;
   if (limits.maxBacklog !== undefined) config.maxBacklog = limits.maxBacklog as number;
+  if (limits.maxBacklogBytes !== undefined) config.maxBacklogBytes = limits.maxBacklogBytes as number;
 }
 
 /** ms a JS config may take to evaluate and be read (one without loops takes well under 1). */

@@ -130,6 +130,8 @@ export class StatsdServer extends EventEmitter {
       await this.#closeInputs();
       throw error;
     }
+    // Sinks connect now, so /ping shows carbon's health before the first flush.
+    for (const sink of this.sinks) sink.start?.();
     this.#running = true;
     this.#schedule();
   }
@@ -382,7 +384,9 @@ export class StatsdServer extends EventEmitter {
           replays_dropped: s.replaysDropped,
           flushes_dropped: s.flushesDropped,
           metrics_dropped: s.metricsDropped,
+          metrics_poisoned: s.metricsPoisoned ?? 0,
           backlog: s.backlog,
+          backlog_bytes: s.backlogBytes ?? 0,
         })),
         samplers: this.#options.udp
           ? [{ type: 'statsd', sample_freq: stats.perSecond.metrics, address: this.#options.udp.address ?? '127.0.0.1', port: this.udpPort, ...snakeCase(stats.udp) }]

@@ -1,10 +1,12 @@
 // Where a daemon's flushes go: Graphite over TCP (plaintext or pickle) with a
 // bounded, ordered backlog, and stdout (DESIGN §7).
+import { isUtf8 } from 'node:buffer';
 import * as net from 'node:net';
 import type { Writable } from 'node:stream';
 
 import type { FlushResult } from './aggregator';
 import { native } from './native';
+import { integerOption } from './options';
 
 export interface SinkStats {
   type: string;
@@ -23,23 +25,35 @@ export interface SinkStats {
   flushesReplayed: number;
   /** Of those, given up on before they were written again (backlog full, or shutdown). */
   replaysDropped: number;
-  /** Flushes given up on (backlog full); their datapoints count in metricsDropped. */
+  /** Flushes given up on (backlog full, stream broken, shutdown); their datapoints count in metricsDropped. */
   flushesDropped: number;
   metricsDropped: number;
+  /**
+   * Datapoints given up on because carbon cannot take them (see GraphiteSink):
+   * written and refused, so also in metricsSent; or, in pickle, a name that
+   * is not UTF-8, never written, so also in metricsDropped. Optional, as is
+   * backlogBytes, for sinks written before them.
+   */
+  metricsPoisoned?: number;
   bytesSent: number;
   /** Flushes waiting to be delivered. */
   backlog: number;
+  /** Bytes of those flushes (bounded by maxBacklogBytes). */
+  backlogBytes?: number;
 }
 
 export interface Sink {
   readonly name: string;
+  /** Connects now rather than at the first flush, so health shows from the start; called once by the daemon. */
+  start?(): void;
   /** Takes a flush of carbon plaintext lines; never throws. */
   write(flush: FlushResult): void;
   /** Resolves when the backlog is delivered, or after `timeoutMs`. */
   drain(timeoutMs: number): Promise<void>;
+  /** Gives up on what is not delivered (counted as dropped); never hangs. */
   close(): Promise<void>;
   stats(): SinkStats;
-  /** Called with network errors (the sink keeps retrying). */
+  /** Called with network errors (the sink keeps retrying), a broken stream, and datapoints given up on. */
   onError?: (error: Error) => void;
   /** Called when the sink works again after an error. */
   onRecover?: (message: string) => void;
@@ -52,6 +66,14 @@ export interface GraphiteSinkOptions {
   /** Flushes kept while carbon is unreachable (default 360: an hour at 10 s). */
   maxBacklog?: number;
   /**
+   * Bytes of flushes kept while carbon is unreachable (default 256 MiB); past
+   * it the oldest are dropped, but never the newest. maxBacklog bounds a small
+   * daemon's hour; this bounds a large one's memory: 200k keys of 200-byte
+   * names make 40 MiB flushes, and 360 of them would take 14 GiB. 256 MiB
+   * still holds the whole hour for up to ~10k keys of 60-byte lines.
+   */
+  maxBacklogBytes?: number;
+  /**
    * Bytes of already written flushes sent again after the connection breaks
    * (default 16 MiB, about what loopback socket buffers hold; 0 = never). The
    * newest written flush is always among them.
@@ -59,24 +81,90 @@ export interface GraphiteSinkOptions {
   replayBytes?: number;
 }
 
+/**
+ * Carbon closes the connection on a datapoint it cannot take (carbon-cache
+ * 1.1.7: a line that is not UTF-8, or longer than 16 KiB). A flush holding one
+ * is taken for poison once carbon closed this many connections in a row,
+ * each soon after it opened with that flush written on it.
+ */
+const POISON_BREAKS = 3;
+/** "Soon": a connection that carried flushes for longer was healthy (carbon restarts). */
+const QUICK_BREAK_MS = 10_000;
+/**
+ * While isolating, how long carbon must keep a connection open, idle or after
+ * taking a part, for it to count as healthy or the part as taken: carbon
+ * decodes a socket read (64 KiB) in about a millisecond; the rest is room for a
+ * loaded machine.
+ */
+const SETTLE_MS = 1000;
+
 interface Pending {
-  carbon: Buffer;
+  /** Plaintext lines; pickle is made from them when written. */
+  lines: Buffer;
   metrics: number;
-  /** Written whole once already: counted in flushesSent. */
+  /** Written whole once already: counted in metricsSent (and flushesSent, unless a part). */
   written?: boolean;
+  /** On the parts of a flush split to isolate a poisoned datapoint: the flush counts once. */
+  part?: Part;
+}
+
+interface Part {
+  /** Parts not written yet; the flush counts in flushesSent when none are left. */
+  left: number;
+  /** A part was given up on unwritten: the flush counts in flushesDropped instead. */
+  dropped: boolean;
+  /** Counted in replaysDropped already. */
+  replayDropped: boolean;
+}
+
+/** Consecutive flushes or parts of flushes tested together on one connection. */
+interface Unit {
+  pieces: Pending[];
+  /** Known to break the connection (tested, or by elimination). */
+  failing: boolean;
+  /** Tests it failed (a single line is poison after POISON_BREAKS). */
+  fails: number;
+  /** The other half of a failing unit: fails by elimination when this one passes. */
+  sibling?: Unit;
 }
 
 /**
  * A persistent TCP connection to carbon. Each flush is queued and written in
  * order; one that was not fully written when the connection broke is written
- * again after reconnecting. Past maxBacklog the oldest flush is dropped and
- * counted. Reconnects with backoff from 100 ms to 30 s.
+ * again after reconnecting. Past maxBacklog flushes or maxBacklogBytes the
+ * oldest flush is dropped and counted. Reconnects with backoff from 100 ms to
+ * 30 s; after start(), also while there is nothing to send.
  *
  * Carbon never acknowledges: a flush handed to the kernel is lost if carbon
  * dies before reading it. So when the connection breaks, the flushes written
  * last (up to replayBytes) are written again. Whisper stores a datapoint per
  * name and timestamp, so a repeat overwrites it with the same value; a
  * carbon-aggregator summing its input would count a replayed flush twice.
+ *
+ * Poison. Carbon closes the connection on a datapoint it cannot take, having
+ * stored the lines before it; replayed as is, the flush would break every
+ * connection at the same place, forever. Since carbon never says how far it
+ * read, the sink finds the datapoint by trying: after POISON_BREAKS quick
+ * breaks in a row the flushes of the last connection are isolated, and
+ * written in halves, one half per connection (bisection). A half counts as
+ * taken when carbon keeps the connection open SETTLE_MS after it and then
+ * closes it cleanly at our end (a half it stopped reading in would leave
+ * unread bytes: a reset); as refused when carbon closes the connection first.
+ * Down to one line, refused POISON_BREAKS times, each time on a connection
+ * that stayed open while idle first (so a carbon that is merely down or
+ * crashing is not blamed on a datapoint): the line is dropped, counted in
+ * metricsPoisoned and logged. The rest is delivered, then the backlog, in
+ * order: about a second per half, some 2·log2(lines) halves. Parts are views
+ * of the flushes held for replay: memory stays within replayBytes and the
+ * flush in flight. The limit of a verdict by time: a carbon that reaches the
+ * line over SETTLE_MS late, with nothing unread behind it, looks like a pass,
+ * and that half is lost from the line on, uncounted (as any flush carbon
+ * closed on was before).
+ *
+ * In pickle, carbon drops a whole message (up to 64 KiB of datapoints)
+ * without closing when a name is not UTF-8, which no trying can see; pickle
+ * requires UTF-8 names, so such lines are dropped before pickling, and
+ * counted the same way.
  */
 export class GraphiteSink implements Sink {
   readonly name: string;
@@ -85,9 +173,14 @@ export class GraphiteSink implements Sink {
   readonly #options: Required<GraphiteSinkOptions>;
   /** An error was reported and no connection has worked since. */
   #failing = false;
+  /** start() was called: keep a connection up even with nothing to send. */
+  #persistent = false;
   #socket: net.Socket | undefined;
   #connected = false;
+  /** Date.now() when the current connection opened. */
+  #connectedAt = 0;
   #backlog: Pending[] = [];
+  #backlogBytes = 0;
   #inFlight: Pending | undefined;
   #backoff = 100;
   #timer: NodeJS.Timeout | undefined;
@@ -96,19 +189,105 @@ export class GraphiteSink implements Sink {
   /** Flushes written on this connection that may not have reached carbon yet, oldest first. */
   #written: Pending[] = [];
   #writtenBytes = 0;
-  readonly #stats = { flushesSent: 0, metricsSent: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0, flushesReplayed: 0, replaysDropped: 0 };
+  /** Connections in a row that carbon closed soon after they opened, with flushes written on them. */
+  #breaks = 0;
+  /** While looking for a poisoned datapoint: the units left to deliver, oldest first. */
+  #isolation: { queue: Unit[]; healthy: boolean; logged: boolean } | undefined;
+  /** The current connection, while isolating: waiting idle, a unit written, or ended by us. */
+  #phase: 'idle' | 'testing' | 'ending' | undefined;
+  #testing: Unit | undefined;
+  #settle: NodeJS.Timeout | undefined;
+  readonly #stats = {
+    flushesSent: 0,
+    metricsSent: 0,
+    flushesDropped: 0,
+    metricsDropped: 0,
+    metricsPoisoned: 0,
+    bytesSent: 0,
+    flushesReplayed: 0,
+    replaysDropped: 0,
+  };
 
   constructor(options: GraphiteSinkOptions) {
-    this.#options = { ...options, maxBacklog: options.maxBacklog ?? 360, replayBytes: options.replayBytes ?? 16 << 20 };
+    this.#options = {
+      ...options,
+      maxBacklog: options.maxBacklog ?? 360,
+      maxBacklogBytes: integerOption('maxBacklogBytes', options.maxBacklogBytes, 256 * 2 ** 20, 1, Number.MAX_SAFE_INTEGER),
+      replayBytes: options.replayBytes ?? 16 << 20,
+    };
     this.name = `graphite ${options.format} ${options.host}:${options.port}`;
+  }
+
+  start(): void {
+    this.#persistent = true;
+    this.#connect();
   }
 
   write(flush: FlushResult): void {
     if (flush.carbon.length === 0) return;
-    const carbon = this.#options.format === 'pickle' ? native.toPickle(flush.carbon) : flush.carbon;
-    this.#backlog.push({ carbon, metrics: flush.metrics });
-    while (this.#backlog.length > this.#options.maxBacklog) this.#drop(this.#backlog.shift()!);
+    let lines = flush.carbon;
+    let metrics = flush.metrics;
+    if (this.#options.format === 'pickle' && !isUtf8(lines)) {
+      const kept = this.#utf8Lines(lines);
+      this.#stats.metricsPoisoned += kept.refused;
+      this.#stats.metricsDropped += kept.refused;
+      lines = kept.lines;
+      metrics = Math.max(0, metrics - kept.refused);
+      if (lines.length === 0) {
+        this.#stats.flushesDropped++;
+        return;
+      }
+    }
+    this.#backlog.push({ lines, metrics });
+    this.#backlogBytes += lines.length;
+    this.#trim();
     this.#pump();
+  }
+
+  /** The lines of `text` that are UTF-8, and how many were not (logged once per flush). */
+  #utf8Lines(text: Buffer): { lines: Buffer; refused: number } {
+    const good: Buffer[] = [];
+    let refused = 0;
+    let example = '';
+    for (let start = 0; start < text.length; ) {
+      const nl = text.indexOf(10, start);
+      const end = nl === -1 ? text.length : nl + 1;
+      const line = text.subarray(start, end);
+      if (isUtf8(line)) good.push(line);
+      else if (refused++ === 0) example = excerpt(line);
+      start = end;
+    }
+    this.onError?.(
+      new Error(`${this.name}: dropped ${refused} datapoint${refused === 1 ? '' : 's'} whose name is not UTF-8 (pickle cannot carry it), e.g. ${example}`),
+    );
+    return { lines: Buffer.concat(good), refused };
+  }
+
+  /** Drops the oldest waiting flushes past maxBacklog or maxBacklogBytes; the newest stays. */
+  #trim(): void {
+    const { maxBacklog, maxBacklogBytes } = this.#options;
+    while (this.#backlog.length > 1 && (this.#backlog.length > maxBacklog || this.#heldBytes() > maxBacklogBytes)) {
+      const p = this.#backlog.shift()!;
+      this.#backlogBytes -= p.lines.length;
+      this.#drop(p);
+    }
+  }
+
+  /** Bytes of flushes not delivered yet: waiting, in flight, isolating. */
+  #heldBytes(): number {
+    let bytes = this.#backlogBytes + (this.#inFlight?.lines.length ?? 0);
+    for (const unit of this.#isolation?.queue ?? []) for (const p of unit.pieces) bytes += p.lines.length;
+    return bytes;
+  }
+
+  /** `p` (a flush or part) was handed to the kernel whole. */
+  #sent(p: Pending, bytes: number): void {
+    if (p.written) return;
+    p.written = true;
+    this.#stats.metricsSent += p.metrics;
+    this.#stats.bytesSent += bytes;
+    if (!p.part) this.#stats.flushesSent++;
+    else if (--p.part.left === 0 && !p.part.dropped) this.#stats.flushesSent++;
   }
 
   /**
@@ -116,12 +295,18 @@ export class GraphiteSink implements Sink {
    * have reached carbon: it stays in flushesSent and counts in replaysDropped.
    */
   #drop(p: Pending): void {
+    const part = p.part;
     if (p.written) {
+      // a part of a flush that was never written whole: that flush counts as dropped with its unwritten parts
+      if (part && (part.left > 0 || part.dropped || part.replayDropped)) return;
+      if (part) part.replayDropped = true;
       this.#stats.replaysDropped++;
       return;
     }
-    this.#stats.flushesDropped++;
     this.#stats.metricsDropped += p.metrics;
+    if (part?.dropped) return;
+    if (part) part.dropped = true;
+    this.#stats.flushesDropped++;
   }
 
   #connect(): void {
@@ -131,28 +316,28 @@ export class GraphiteSink implements Sink {
     socket.setNoDelay(true);
     socket.on('connect', () => {
       this.#connected = true;
-      this.#pump();
+      this.#connectedAt = Date.now();
+      if (this.#isolation) this.#isolate();
+      else this.#pump();
     });
     socket.on('error', (error) => {
+      if (this.#phase === 'testing' || this.#phase === 'ending') return; // a verdict while isolating, not news
       this.#failing = true;
       this.onError?.(error);
     });
-    socket.on('close', () => {
+    socket.on('close', (hadError) => {
+      const connectedAt = this.#connectedAt;
       this.#socket = undefined;
       this.#connected = false;
+      this.#connectedAt = 0;
+      if (this.#settle) clearTimeout(this.#settle);
+      this.#settle = undefined;
       if (this.#closed) return this.#wake();
-      // Not confirmed written (in flight), or written but maybe never read:
-      // send them again, in their order, ahead of the backlog.
-      const again = this.#inFlight ? [...this.#written, this.#inFlight] : this.#written;
-      this.#stats.flushesReplayed += this.#written.length;
-      this.#backlog.unshift(...again);
-      this.#inFlight = undefined;
-      this.#written = [];
-      this.#writtenBytes = 0;
-      while (this.#backlog.length > this.#options.maxBacklog) this.#drop(this.#backlog.shift()!);
+      if (this.#isolation) this.#isolationClosed(hadError);
+      else this.#lost(connectedAt);
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
-        if (this.#backlog.length) this.#connect();
+        if (this.#persistent || this.#backlog.length || this.#isolation) this.#connect();
       }, this.#backoff);
       this.#backoff = Math.min(this.#backoff * 2, 30_000);
       this.#wake();
@@ -161,28 +346,59 @@ export class GraphiteSink implements Sink {
     socket.resume();
   }
 
-  #pump(): void {
-    if (!this.#connected) {
-      if (this.#backlog.length) this.#connect();
+  /**
+   * The connection (opened at `connectedAt`, 0 if it never opened) closed:
+   * what was not confirmed written (in flight), or written but maybe never
+   * read, is queued again in order ahead of the backlog; or isolated, if this
+   * was the last of POISON_BREAKS quick breaks.
+   */
+  #lost(connectedAt: number): void {
+    const again = this.#inFlight ? [...this.#written, this.#inFlight] : this.#written;
+    this.#stats.flushesReplayed += this.#written.length;
+    this.#inFlight = undefined;
+    this.#written = [];
+    this.#writtenBytes = 0;
+    if (connectedAt) {
+      if (again.length === 0) this.#breaks = 0;
+      else this.#breaks = Date.now() - connectedAt < QUICK_BREAK_MS ? this.#breaks + 1 : 1;
+    }
+    if (this.#breaks >= POISON_BREAKS) {
+      this.#breaks = 0;
+      this.#isolation = { queue: [{ pieces: again, failing: true, fails: 0 }], healthy: false, logged: false };
       return;
     }
+    this.#backlog.unshift(...again);
+    for (const p of again) this.#backlogBytes += p.lines.length;
+    this.#trim();
+  }
+
+  /** The bytes to write for `p`. */
+  #wire(p: Pending): Buffer {
+    return this.#options.format === 'pickle' ? native.toPickle(p.lines) : p.lines;
+  }
+
+  #pump(): void {
+    if (!this.#connected) {
+      if (this.#backlog.length || this.#isolation) this.#connect();
+      return;
+    }
+    if (this.#isolation) return; // #isolate() drives the connection
     if (this.#inFlight || this.#backlog.length === 0) {
       if (!this.#inFlight) this.#wake();
       return;
     }
     const next = this.#backlog.shift()!;
+    this.#backlogBytes -= next.lines.length;
     this.#inFlight = next;
     const socket = this.#socket!;
-    socket.write(next.carbon, (error) => {
+    const wire = this.#wire(next);
+    socket.write(wire, (error) => {
       // Node calls back without an error for a write cut short by a reset
       // (after 'error', before 'close'): only a live socket's success counts.
       // Otherwise the flush stays in flight and 'close' queues it again.
       if (this.#inFlight !== next || error || socket.destroyed || this.#socket !== socket) return;
       this.#inFlight = undefined;
-      if (!next.written) {
-        this.#stats.flushesSent++;
-        this.#stats.metricsSent += next.metrics;
-      }
+      this.#sent(next, wire.length);
       // Working again only once a flush went through: a carbon that accepts
       // and then resets keeps its backoff and does not flood the log.
       this.#backoff = 100;
@@ -191,8 +407,6 @@ export class GraphiteSink implements Sink {
         const waiting = this.#backlog.length;
         this.onRecover?.(`${this.name}: delivering again; ${waiting} flush${waiting === 1 ? '' : 'es'} waiting`);
       }
-      next.written = true;
-      this.#stats.bytesSent += next.carbon.length;
       this.#remember(next);
       this.#pump();
     });
@@ -202,14 +416,99 @@ export class GraphiteSink implements Sink {
   #remember(p: Pending): void {
     if (this.#options.replayBytes === 0) return;
     this.#written.push(p);
-    this.#writtenBytes += p.carbon.length;
+    this.#writtenBytes += p.lines.length;
     while (this.#written.length > 1 && this.#writtenBytes > this.#options.replayBytes) {
-      this.#writtenBytes -= this.#written.shift()!.carbon.length;
+      this.#writtenBytes -= this.#written.shift()!.lines.length;
     }
   }
 
+  /**
+   * Isolating, on a new connection: splits the first unit while it is known
+   * to fail, then tests it; after an idle wait when carbon has not shown
+   * itself healthy yet, and always before a single line. Done when no unit is
+   * left: the backlog follows on this connection.
+   */
+  #isolate(): void {
+    const iso = this.#isolation!;
+    if (!this.#connected || this.#phase) return;
+    let head = iso.queue[0];
+    while (head?.failing && !isLeaf(head)) {
+      iso.queue.splice(0, 1, ...split(head));
+      head = iso.queue[0];
+    }
+    if (!head) {
+      this.#isolation = undefined;
+      this.#pump();
+      return;
+    }
+    const unit = head;
+    if (iso.healthy && !isLeaf(unit)) return this.#test(unit);
+    this.#phase = 'idle';
+    this.#settle = setTimeout(() => {
+      this.#settle = undefined;
+      this.#phase = undefined;
+      iso.healthy = true;
+      if (!iso.logged) {
+        iso.logged = true;
+        this.onError?.(
+          new Error(`${this.name}: carbon closed the connection ${POISON_BREAKS} times in a row on the same flushes; writing them in parts to find the datapoint it refuses`),
+        );
+      }
+      this.#test(unit);
+    }, SETTLE_MS);
+  }
+
+  /** Writes `unit` alone; SETTLE_MS after it is written, ends the connection (a clean close is a pass). */
+  #test(unit: Unit): void {
+    const socket = this.#socket!;
+    this.#phase = 'testing';
+    this.#testing = unit;
+    let left = unit.pieces.length;
+    for (const p of unit.pieces) {
+      const wire = this.#wire(p);
+      socket.write(wire, (error) => {
+        if (this.#testing !== unit || error || socket.destroyed || this.#socket !== socket) return;
+        this.#sent(p, wire.length);
+        this.#backoff = 100;
+        if (--left > 0) return;
+        this.#settle = setTimeout(() => {
+          this.#phase = 'ending';
+          socket.end();
+          // carbon closes its side at our FIN; if it does not, that is no refusal
+          this.#settle = setTimeout(() => socket.destroy(), SETTLE_MS);
+        }, SETTLE_MS);
+      });
+    }
+  }
+
+  /** The verdict on the unit under test when its connection closed. */
+  #isolationClosed(hadError: boolean): void {
+    const iso = this.#isolation!;
+    const phase = this.#phase;
+    const unit = this.#testing;
+    this.#phase = undefined;
+    this.#testing = undefined;
+    if (phase === 'idle') {
+      iso.healthy = false; // carbon is down or crashing: no verdict
+      return;
+    }
+    if (!unit) return;
+    if (phase === 'ending' && !hadError) {
+      iso.queue.shift();
+      if (unit.sibling && iso.queue[0] === unit.sibling) unit.sibling.failing = true;
+      return;
+    }
+    unit.failing = true;
+    if (!isLeaf(unit) || ++unit.fails < POISON_BREAKS) return;
+    iso.queue.shift();
+    const p = unit.pieces[0]!;
+    this.#stats.metricsPoisoned += p.metrics;
+    if (!p.written) this.#drop(p);
+    this.onError?.(new Error(`${this.name}: carbon closed the connection ${POISON_BREAKS} times on ${excerpt(p.lines)}; dropped it`));
+  }
+
   #wake(): void {
-    if (this.#backlog.length === 0 && !this.#inFlight) {
+    if (this.#backlog.length === 0 && !this.#inFlight && !this.#isolation) {
       const waiters = this.#waiters;
       this.#waiters = [];
       for (const w of waiters) w();
@@ -217,7 +516,7 @@ export class GraphiteSink implements Sink {
   }
 
   drain(timeoutMs: number): Promise<void> {
-    if (this.#backlog.length === 0 && !this.#inFlight) return Promise.resolve();
+    if (this.#backlog.length === 0 && !this.#inFlight && !this.#isolation) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
       this.#waiters.push(() => {
@@ -236,10 +535,14 @@ export class GraphiteSink implements Sink {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const undelivered = this.#inFlight ? [this.#inFlight, ...this.#backlog] : this.#backlog;
-    this.#inFlight = undefined;
+    if (this.#settle) clearTimeout(this.#settle);
+    this.#timer = this.#settle = undefined;
+    const undelivered = (this.#isolation?.queue ?? []).flatMap((u) => u.pieces);
+    if (this.#inFlight) undelivered.push(this.#inFlight);
+    undelivered.push(...this.#backlog);
+    this.#inFlight = this.#isolation = undefined;
     this.#backlog = [];
+    this.#backlogBytes = 0;
     this.#written = [];
     for (const p of undelivered) this.#drop(p);
     const socket = this.#socket;
@@ -249,15 +552,64 @@ export class GraphiteSink implements Sink {
   }
 
   stats(): SinkStats {
+    // the parts being isolated count as the flushes they came from
+    const isolating = new Set<object>();
+    for (const unit of this.#isolation?.queue ?? []) for (const p of unit.pieces) isolating.add(p.part ?? p);
     return {
       type: 'carbon',
       address: this.#options.host,
       port: this.#options.port,
       connected: this.#connected,
       ...this.#stats,
-      backlog: this.#backlog.length + (this.#inFlight ? 1 : 0),
+      backlog: this.#backlog.length + (this.#inFlight ? 1 : 0) + isolating.size,
+      backlogBytes: this.#heldBytes(),
     };
   }
+}
+
+/** A unit of one line: it cannot be split further. */
+function isLeaf(unit: Unit): boolean {
+  if (unit.pieces.length !== 1) return false;
+  const lines = unit.pieces[0]!.lines;
+  const nl = lines.indexOf(10);
+  return nl === -1 || nl === lines.length - 1;
+}
+
+/** Halves a unit of several flushes at a flush boundary, one flush at the line nearest its middle. */
+function split(unit: Unit): [Unit, Unit] {
+  let first: Pending[];
+  let second: Pending[];
+  if (unit.pieces.length > 1) {
+    const half = unit.pieces.length >> 1;
+    first = unit.pieces.slice(0, half);
+    second = unit.pieces.slice(half);
+  } else {
+    const p = unit.pieces[0]!;
+    const mid = p.lines.length >> 1;
+    let nl = p.lines.indexOf(10, mid);
+    if (nl === -1 || nl === p.lines.length - 1) nl = p.lines.lastIndexOf(10, mid - 1);
+    const cut = nl + 1; // isLeaf(unit) is false: there is a line break before the last line
+    const part = p.part ?? { left: p.written ? 0 : 1, dropped: false, replayDropped: false };
+    if (!p.written) part.left++; // one unwritten part becomes two
+    const a = p.lines.subarray(0, cut);
+    const metrics = Math.min(countLines(a), p.metrics);
+    first = [{ lines: a, metrics, written: p.written, part }];
+    second = [{ lines: p.lines.subarray(cut), metrics: p.metrics - metrics, written: p.written, part }];
+  }
+  const b: Unit = { pieces: second, failing: false, fails: 0 };
+  return [{ pieces: first, failing: false, fails: 0, sibling: b }, b];
+}
+
+function countLines(text: Buffer): number {
+  let n = 0;
+  for (let i = text.indexOf(10); i !== -1; i = text.indexOf(10, i + 1)) n++;
+  return text.length > 0 && text[text.length - 1] !== 10 ? n + 1 : n;
+}
+
+/** A line for a log message: as JSON, invalid UTF-8 shown as U+FFFD, cut at 120 characters. */
+function excerpt(line: Buffer): string {
+  const text = line.toString('utf8').replace(/\n$/, '');
+  return JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}…` : text);
 }
 
 /** Ends `socket` (FIN after what is written), or destroys it after `ms`. */
@@ -274,49 +626,128 @@ function endWithin(socket: net.Socket, ms: number): Promise<void> {
   });
 }
 
-/** Writes each flush to a stream (stdout by default) as carbon lines or JSON lines. */
+export interface StreamSinkOptions {
+  format: 'carbon' | 'json';
+  /** Default: process.stdout. */
+  stream?: Writable;
+  /**
+   * Bytes the stream may hold unwritten (default 64 MiB); a flush that would
+   * go past it is dropped and counted. A reader 64 MiB behind has stopped,
+   * not slowed: unbounded, the daemon would buffer every flush for it.
+   */
+  maxBacklogBytes?: number;
+}
+
+/**
+ * Writes each flush to a stream (stdout by default) as carbon lines or JSON
+ * lines. A flush counts as sent when the stream has written it. A stream
+ * error (EPIPE: the reader exited) is reported once, and from then on every
+ * flush is dropped and counted; the daemon keeps running.
+ */
 export class StreamSink implements Sink {
   readonly name: string;
   onError?: (error: Error) => void;
   readonly #stream: Writable;
   readonly #json: boolean;
-  readonly #stats = { flushesSent: 0, metricsSent: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0, flushesReplayed: 0, replaysDropped: 0 };
+  readonly #maxBacklogBytes: number;
+  /** Writes handed to the stream and not yet called back. */
+  #pending = new Set<{ metrics: number; bytes: number }>();
+  #broken = false;
+  #closed = false;
+  #waiters: (() => void)[] = [];
+  readonly #stats = {
+    flushesSent: 0,
+    metricsSent: 0,
+    flushesDropped: 0,
+    metricsDropped: 0,
+    metricsPoisoned: 0,
+    bytesSent: 0,
+    flushesReplayed: 0,
+    replaysDropped: 0,
+  };
 
-  constructor(options: { format: 'carbon' | 'json'; stream?: Writable }) {
+  constructor(options: StreamSinkOptions) {
     this.#stream = options.stream ?? process.stdout;
     this.#json = options.format === 'json';
+    this.#maxBacklogBytes = integerOption('maxBacklogBytes', options.maxBacklogBytes, 64 * 2 ** 20, 1, Number.MAX_SAFE_INTEGER);
     this.name = `stdout ${options.format}`;
+    // Without a listener a stream error (EPIPE) would end the process.
+    this.#stream.on('error', (error) => this.#fail(error));
   }
 
   write(flush: FlushResult): void {
     if (flush.carbon.length === 0) return;
-    let out: string | Buffer = flush.carbon;
+    if (this.#broken || this.#closed) return this.#drop(flush.metrics);
+    let out = flush.carbon;
     if (this.#json) {
-      out = '';
+      let text = '';
       for (const line of flush.carbon.toString('utf8').split('\n')) {
         if (line === '') continue;
         const [name, value, timestamp] = line.split(' ');
-        out += `${JSON.stringify({ name, value: Number(value), timestamp: Number(timestamp) })}\n`;
+        text += `${JSON.stringify({ name, value: Number(value), timestamp: Number(timestamp) })}\n`;
       }
+      out = Buffer.from(text);
     }
-    this.#stream.write(out);
-    this.#stats.flushesSent++;
-    this.#stats.metricsSent += flush.metrics;
-    this.#stats.bytesSent += out.length;
-  }
-
-  drain(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.#stream.writableNeedDrain) this.#stream.once('drain', () => resolve());
-      else resolve();
+    // A flush larger than the bound still goes out when nothing is waiting.
+    const waiting = this.#stream.writableLength;
+    if (waiting > 0 && waiting + out.length > this.#maxBacklogBytes) return this.#drop(flush.metrics);
+    const write = { metrics: flush.metrics, bytes: out.length };
+    this.#pending.add(write);
+    this.#stream.write(out, (error) => {
+      if (!this.#pending.delete(write)) return; // given up on by close()
+      if (error) {
+        this.#drop(write.metrics);
+        this.#fail(error);
+      } else {
+        this.#stats.flushesSent++;
+        this.#stats.metricsSent += write.metrics;
+        this.#stats.bytesSent += write.bytes;
+      }
+      this.#wake();
     });
   }
 
+  #drop(metrics: number): void {
+    this.#stats.flushesDropped++;
+    this.#stats.metricsDropped += metrics;
+  }
+
+  #fail(error: Error): void {
+    if (this.#broken) return;
+    this.#broken = true;
+    this.onError?.(new Error(`${this.name}: ${error.message}; dropping the flushes from now on`));
+  }
+
+  #wake(): void {
+    if (this.#pending.size > 0) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
+  drain(timeoutMs: number): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.#waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Counts what the stream has not written yet as dropped; does not wait on it. */
   close(): Promise<void> {
+    this.#closed = true;
+    for (const write of this.#pending) this.#drop(write.metrics);
+    this.#pending.clear();
+    this.#wake();
     return Promise.resolve();
   }
 
   stats(): SinkStats {
-    return { type: 'stdout', connected: true, ...this.#stats, backlog: 0 };
+    let backlogBytes = 0;
+    for (const write of this.#pending) backlogBytes += write.bytes;
+    return { type: 'stdout', connected: !this.#broken, ...this.#stats, backlog: this.#pending.size, backlogBytes };
   }
 }

@@ -38,7 +38,7 @@ it.skipIf(!fs.existsSync('/proc/self/status'))(
     // doubles) were counted beyond the limit; lost datagrams do not matter.
     const line = (k: number) => `mv.t${k}:${'1:'.repeat(3999)}1|ms`;
     const socket = dgram.createSocket('udp4');
-    cleanups.push(() => socket.close());
+    cleanups.push(() => void socket.close());
     await new Promise<void>((resolve) => socket.connect(d.listening.udp!, '127.0.0.1', resolve));
     const WANTED = 40_000_000;
     let peak = before;
