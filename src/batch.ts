@@ -64,9 +64,12 @@ export class LineBatch {
     this.#count++;
   }
 
+  /** Empties the batch; storage a large batch grew is given back (an emitter keeps its batch for good). */
   clear(): void {
     this.#strings = '';
     this.#count = 0;
+    if (this.#columns.length > STRIDE * 4096) this.#columns = new Float64Array(STRIDE * 256);
+    if (this.#ends.length > 4097) this.#ends = new Uint32Array(257);
   }
 
   /** Formats and packs every line in one native call; the batch is left as is. */

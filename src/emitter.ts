@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { LineBatch, PACK_TRAILING_NEWLINE, splitPackets } from './batch';
 import { type Endpoint, resolveEndpoint } from './endpoint';
 import { StatsdError, reasonError } from './errors';
-import { Kind, MetricStore } from './metric-store';
+import { Kind, MetricStore, lookupIndex } from './metric-store';
 import type { MetricType } from './metric';
 import { booleanOption, choiceOption, integerOption, invalidOption } from './options';
 import { formatLine } from './serializer';
@@ -26,8 +26,39 @@ export interface EmitterOptions {
   maxSamplesPerKey?: number;
   /** Tags added to every metric. */
   globalTags?: string[];
-  /** Bytes a TCP/unix-stream emitter queues while the server is away (default 4 MiB). */
+  /**
+   * Bytes of packets queued: by a TCP/unix-stream emitter while the server is
+   * away or slow, by a datagram emitter while a flush is being paced out
+   * (default 64 MiB: a whole flush at the default limits, 1M timings and
+   * 200k other keys, fits). Past it the oldest packets are dropped and counted.
+   */
   maxQueueBytes?: number;
+  /**
+   * ms over which a datagram flush is spread (default: half the flush
+   * interval, from 50 to 500 ms). A receiver with the kernel's default socket
+   * buffer (212,992 bytes) keeps ~90 packets: a flush handed over at once
+   * loses the rest. Pacing sends at least 2 packets a millisecond, and as
+   * fast as needed to be done within the window, so a large flush to a fast
+   * receiver is not held back.
+   */
+  sendWindow?: number;
+  /** ms flush() and close() wait for the transport at most (default 5000); close() then drops and counts what is left. */
+  flushTimeout?: number;
+  /** Keys held at most (default 200,000); a call for a new key past it is dropped and counted (`keysDropped`). */
+  maxKeys?: number;
+  /**
+   * Flush intervals (seconds when flushInterval is 0) a key may go unused
+   * before it is forgotten and its memory reused (default 10; 0 = never).
+   * Keys of handles, and etsy-convention count() totals, are kept.
+   */
+  idleIntervals?: number;
+  /**
+   * Timing samples stored per interval over all keys (default 1,000,000: 16 B
+   * each, at most ~32 MB with storage growth). Past it keys that stored some
+   * sample among them (with the matching `|@rate`); calls of keys that stored
+   * none are dropped and counted.
+   */
+  maxIntervalSamples?: number;
   /**
    * The endpoint is a DogStatsD agent: send a key's timings, histograms and
    * distributions as multi-value lines (`a:1:2:3|ms`). brubeck and etsy statsd
@@ -47,11 +78,28 @@ export interface EmitterStats {
   bytes: number;
   /** Network errors seen (also emitted as 'error' events when listened to). */
   errors: number;
+  /** Keys held now. */
+  keys: number;
+  /** Calls dropped because maxKeys keys were held (also in `dropped`). */
+  keysDropped: number;
 }
 
 type Tags = readonly string[] | undefined;
 
 const SET_MEMBER_BAD = /[|\n\r\x00-\x1f\x7f]/;
+
+/** Text for an error message about any value (never throws: BigInt, cycles, symbols). */
+function describe(value: unknown): string {
+  try {
+    return typeof value === 'string' ? JSON.stringify(value) : String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+function checkTags(tags: unknown): void {
+  if (tags !== undefined && !Array.isArray(tags)) throw reasonError('bad_tag', `tags must be a list of strings, not ${describe(tags)}`);
+}
 
 function countLines(packet: Buffer): number {
   let lines = 0;
@@ -61,13 +109,13 @@ function countLines(packet: Buffer): number {
 
 function checkValue(name: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw reasonError('bad_value', `${JSON.stringify(name)}: ${String(value)} is not a finite number`);
+    throw reasonError('bad_value', `${describe(name)}: ${describe(value)} is not a finite number`);
   }
 }
 
 function checkRate(rate: number): void {
-  if (!(typeof rate === 'number' && rate > 0 && rate <= 1)) {
-    throw reasonError('bad_rate', String(rate));
+  if (!(typeof rate === 'number' && rate > 0 && rate <= 1 && Number.isFinite(1 / rate))) {
+    throw reasonError('bad_rate', describe(rate));
   }
 }
 
@@ -120,6 +168,7 @@ export class TimerHandle extends Handle {
   }
   /** Runs fn and records how long it took (until the promise settles, for async fn). */
   time<T>(fn: () => T): T {
+    if (typeof fn !== 'function') throw invalidOption('fn', 'a function', fn);
     const stop = this.start();
     let result: T;
     try {
@@ -153,16 +202,21 @@ export class Emitter extends EventEmitter {
   readonly #maxPacketBytes: number;
   readonly #flushInterval: number;
   readonly #timer: NodeJS.Timeout | undefined;
+  readonly #flushTimeout: number;
   #immediate: NodeJS.Immediate | undefined;
   #closed = false;
-  // untagged slots per kind, by name
-  readonly #plain: Map<string, number>[] = [new Map(), new Map(), new Map(), new Map(), new Map(), new Map(), new Map()];
+  /** Per frozen tags array, per lookup table: name → slot (see #slot). */
   readonly #byTags = new WeakMap<readonly string[], Map<string, number>[]>();
-  readonly #stats: EmitterStats = { sent: 0, dropped: 0, packets: 0, bytes: 0, errors: 0 };
+  readonly #stats = { sent: 0, dropped: 0, packets: 0, bytes: 0, errors: 0, keysDropped: 0 };
+  /** store.samplesDropped already counted in #stats.dropped. */
+  #samplesDropped = 0;
 
   constructor(options: EmitterOptions = {}) {
     super();
-    const endpoint = resolveEndpoint(options.endpoint, options.env ?? process.env);
+    if (options === null || typeof options !== 'object') throw invalidOption('options', 'an object', options);
+    const env = options.env ?? process.env;
+    if (env === null || typeof env !== 'object') throw invalidOption('env', 'an object', env);
+    const endpoint = resolveEndpoint(options.endpoint, env);
     this.endpoint = endpoint;
     this.enabled = endpoint !== undefined;
     const prefix = options.prefix ?? '';
@@ -180,15 +234,32 @@ export class Emitter extends EventEmitter {
     this.#store = new MetricStore({
       etsy: convention === 'etsy',
       maxSamplesPerKey: integerOption('maxSamplesPerKey', options.maxSamplesPerKey, 1000, 1, 1 << 24),
+      maxKeys: integerOption('maxKeys', options.maxKeys, 200_000, 0, 2 ** 31 - 1),
+      maxIntervalSamples: integerOption('maxIntervalSamples', options.maxIntervalSamples, 1_000_000, 0, 2 ** 31 - 1),
+      idleIntervals: integerOption('idleIntervals', options.idleIntervals, 10, 0, 254),
+      agePeriod: this.#flushInterval || 1000,
       onFirstChange: () => this.#scheduleImmediate(),
       packValues: booleanOption('dogstatsd', options.dogstatsd, false),
       maxPacketBytes: this.#maxPacketBytes,
     });
+    this.#flushTimeout = integerOption('flushTimeout', options.flushTimeout, 5000, 0, 2 ** 31 - 1);
     // Names and tags are checked once here and once per new key, never per call.
     if (this.#prefix !== '') this.#check(`${this.#prefix}x`, 'prefix');
     if (this.#globalTags.length) this.#check('x', 'globalTags', this.#globalTags);
-    const maxQueueBytes = integerOption('maxQueueBytes', options.maxQueueBytes, 4 << 20, 0, 2 ** 31 - 1);
-    if (endpoint !== undefined) {
+    const maxQueueBytes = integerOption('maxQueueBytes', options.maxQueueBytes, 64 << 20, 0, 2 ** 31 - 1);
+    const sendWindow = integerOption(
+      'sendWindow',
+      options.sendWindow,
+      Math.min(500, Math.max(50, Math.floor(this.#flushInterval / 2))),
+      0,
+      2 ** 31 - 1,
+    );
+    if (endpoint === undefined) {
+      // Disabled: calls are still checked (so keys are still held); forget
+      // them on the same schedule, so memory is the same as enabled.
+      this.#timer = setInterval(() => this.#store.drain(undefined), this.#flushInterval || 1000);
+      this.#timer.unref();
+    } else {
       this.#transport = createTransport(
         endpoint,
         {
@@ -202,12 +273,12 @@ export class Emitter extends EventEmitter {
             this.#stats.bytes += packet.length;
           },
         },
-        { maxQueueBytes },
+        { maxQueueBytes, sendWindow },
       );
-      if (this.#flushInterval > 0) {
-        this.#timer = setInterval(() => this.#flushNow(), this.#flushInterval);
-        this.#timer.unref();
-      }
+      // Immediate flushes (flushInterval 0) still need this timer: keys idle
+      // for idleIntervals seconds are forgotten at a flush.
+      this.#timer = setInterval(() => this.#flushNow(), this.#flushInterval || 1000);
+      this.#timer.unref();
     }
   }
 
@@ -221,7 +292,8 @@ export class Emitter extends EventEmitter {
       if (Math.random() >= sampleRate) return;
       by /= sampleRate;
     }
-    this.#store.add(this.#slot(Kind.Counter, 'c', name, tags), by);
+    const slot = this.#slot(Kind.Counter, 'c', name, tags);
+    if (slot >= 0) this.#store.add(slot, by);
   }
 
   decrement(name: string, by = 1, sampleRate = 1, tags?: Tags): void {
@@ -232,19 +304,22 @@ export class Emitter extends EventEmitter {
   /** Reports a running total (brubeck `C`; with convention 'etsy', the change as `c`). */
   count(name: string, total: number, tags?: Tags): void {
     checkValue(name, total);
-    this.#store.set(this.#slot(Kind.Monotonic, 'C', name, tags), total);
+    const slot = this.#slot(Kind.Monotonic, 'C', name, tags);
+    if (slot >= 0) this.#store.set(slot, total);
   }
 
   /** Sets a gauge. A negative value is sent as `0|g` then `-N|g`, never as a decrement. */
   gauge(name: string, value: number, tags?: Tags): void {
     checkValue(name, value);
-    this.#store.set(this.#slot(Kind.Gauge, 'g', name, tags), value);
+    const slot = this.#slot(Kind.Gauge, 'g', name, tags);
+    if (slot >= 0) this.#store.set(slot, value);
   }
 
   /** Changes a gauge by `delta` (sent as `+N|g` / `-N|g`). */
   gaugeAdd(name: string, delta: number, tags?: Tags): void {
     checkValue(name, delta);
-    this.#store.addGauge(this.#slot(Kind.Gauge, 'g', name, tags), delta);
+    const slot = this.#slot(Kind.Gauge, 'g', name, tags);
+    if (slot >= 0) this.#store.addGauge(slot, delta);
   }
 
   timing(name: string, ms: number, sampleRate = 1, tags?: Tags): void {
@@ -263,43 +338,53 @@ export class Emitter extends EventEmitter {
   set(name: string, member: string | number, tags?: Tags): void {
     const text = typeof member === 'number' ? String(member) : member;
     if (typeof text !== 'string' || text === '' || SET_MEMBER_BAD.test(text) || text === 'NaN') {
-      throw reasonError('bad_value', `${JSON.stringify(name)}: set member ${JSON.stringify(member)}`);
+      throw reasonError('bad_value', `${describe(name)}: set member ${describe(member)}`);
     }
     const slot = this.#slot(Kind.Set, 's', name, tags);
-    this.#store.addMember(slot, text);
+    if (slot >= 0) this.#store.addMember(slot, text);
   }
 
   // --- handles -----------------------------------------------------------
 
-  /** A counter handle for hot loops: `add()` is a typed-array write. */
+  /**
+   * A counter handle for hot loops: `add()` is a typed-array write. A
+   * handle's key is never forgotten (idleIntervals); past maxKeys, creating
+   * one throws a StatsdError (ERR_STATSD_MAX_KEYS).
+   */
   counter(name: string, tags?: Tags): CounterHandle {
-    return new CounterHandle(this.#store, this.#slot(Kind.Counter, 'c', name, tags), name);
+    return new CounterHandle(this.#store, this.#handleSlot(Kind.Counter, 'c', name, tags), name);
   }
 
   gaugeHandle(name: string, tags?: Tags): GaugeHandle {
-    return new GaugeHandle(this.#store, this.#slot(Kind.Gauge, 'g', name, tags), name);
+    return new GaugeHandle(this.#store, this.#handleSlot(Kind.Gauge, 'g', name, tags), name);
   }
 
   timer(name: string, tags?: Tags): TimerHandle {
-    return new TimerHandle(this.#store, this.#slot(Kind.Timing, 'ms', name, tags), name);
+    return new TimerHandle(this.#store, this.#handleSlot(Kind.Timing, 'ms', name, tags), name);
   }
 
   // --- delivery ----------------------------------------------------------
 
-  /** Sends what was recorded so far and waits until the transport wrote it. */
+  /**
+   * Sends what was recorded so far and waits until the transport wrote it, or
+   * flushTimeout ms at most (what is still queued then stays queued).
+   */
   async flush(): Promise<void> {
     this.#flushNow();
-    await this.#transport?.flush();
+    await this.#transport?.flush(this.#flushTimeout);
   }
 
-  /** Flushes, then closes the socket; later calls are ignored. */
+  /**
+   * Flushes, then closes the socket, within about flushTimeout ms: what could
+   * not be written by then is dropped and counted. Later calls are ignored.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.flush();
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     if (this.#immediate) clearImmediate(this.#immediate);
-    await this.#transport?.close();
+    this.#flushNow(true);
+    await this.#transport?.close(this.#flushTimeout);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -307,7 +392,8 @@ export class Emitter extends EventEmitter {
   }
 
   get stats(): EmitterStats {
-    return { ...this.#stats };
+    this.#countSamplesDropped();
+    return { ...this.#stats, keys: this.#store.size };
   }
 
   // --- internals ---------------------------------------------------------
@@ -318,47 +404,60 @@ export class Emitter extends EventEmitter {
       checkRate(sampleRate);
       if (Math.random() >= sampleRate) return;
     }
-    this.#store.addTiming(this.#slot(kind, type, name, tags), value, sampleRate);
+    const slot = this.#slot(kind, type, name, tags);
+    if (slot >= 0) this.#store.addTiming(slot, value, sampleRate);
+  }
+
+  #handleSlot(kind: Kind, type: MetricType, name: string, tags: Tags): number {
+    const slot = this.#slot(kind, type, name, tags);
+    if (slot < 0) throw new StatsdError('ERR_STATSD_MAX_KEYS', `${describe(name)}: maxKeys keys are held already`);
+    this.#store.pin(slot);
+    return slot;
+  }
+
+  #countSamplesDropped(): void {
+    const dropped = this.#store.samplesDropped;
+    this.#stats.dropped += dropped - this.#samplesDropped;
+    this.#samplesDropped = dropped;
   }
 
   /**
-   * The slot of a key, registered (and checked) on first use. A disabled
-   * emitter keeps slots too, so it checks names exactly as an enabled one;
-   * they are just never sent.
+   * The slot of a key, registered (and checked) on first use; -1 (counted)
+   * when maxKeys keys are held. A disabled emitter keeps slots too, so it
+   * checks names exactly as an enabled one; they are just never sent.
    */
   #slot(kind: Kind, type: MetricType, name: string, tags: Tags): number {
-    if (tags === undefined || tags.length === 0) {
-      const plain = this.#plain[this.#plainIndex(kind, type)]!;
-      const slot = plain.get(name);
-      if (slot !== undefined) return slot;
-      const created = this.#register(kind, type, name, []);
-      plain.set(name, created);
-      return created;
+    const index = lookupIndex(kind, type);
+    if (tags == null || (Array.isArray(tags) && tags.length === 0)) {
+      const slot = this.#store.find(index, name);
+      return slot >= 0 ? slot : this.#register(index, name, kind, type, name, []);
     }
+    checkTags(tags);
     // A frozen tags array (Object.freeze, e.g. a module constant) cannot change,
     // so its slots are remembered by the array's identity: no key text is built.
     const frozen = Object.isFrozen(tags);
     let byName: Map<string, number> | undefined;
     if (frozen) {
-      let perKind = this.#byTags.get(tags);
-      if (perKind === undefined) {
-        perKind = Array.from({ length: 7 }, () => new Map<string, number>());
-        this.#byTags.set(tags, perKind);
+      let perLookup = this.#byTags.get(tags);
+      if (perLookup === undefined) {
+        perLookup = Array.from({ length: 7 }, () => new Map<string, number>());
+        this.#byTags.set(tags, perLookup);
       }
-      byName = perKind[this.#plainIndex(kind, type)]!;
+      byName = perLookup[index]!;
       const cached = byName.get(name);
       if (cached !== undefined) return cached;
     }
+    if (typeof name !== 'string' || !tags.every((t) => typeof t === 'string')) {
+      throw reasonError(typeof name !== 'string' ? 'bad_name' : 'bad_tag', `${describe(name)} ${describe(tags)}`);
+    }
     const key = `${type}\x1f${name}\x1f${tags.join('\x1f')}`;
-    const found = this.#store.find(key);
-    const slot = found >= 0 ? found : this.#register(kind, type, name, tags, key);
-    byName?.set(name, slot);
+    const found = this.#store.find(index, key);
+    const slot = found >= 0 ? found : this.#register(index, key, kind, type, name, tags);
+    if (slot >= 0 && byName !== undefined) {
+      byName.set(name, slot);
+      this.#store.alsoFoundIn(slot, byName, name);
+    }
     return slot;
-  }
-
-  // One slot map per kind, and per type for timings (ms, h and d are separate keys).
-  #plainIndex(kind: Kind, type: MetricType): number {
-    return type === 'h' ? 5 : type === 'd' ? 6 : kind;
   }
 
   #check(name: string, what: string, tags: readonly string[] = []): void {
@@ -370,12 +469,17 @@ export class Emitter extends EventEmitter {
   }
 
   // Validates a new key once (the same checks the serializer makes) and adds it.
-  #register(kind: Kind, type: MetricType, name: string, tags: readonly string[], key?: string): number {
-    if (typeof name !== 'string') throw reasonError('bad_name', String(name));
-    const allTags = this.#globalTags.length ? [...tags, ...this.#globalTags] : [...tags];
-    const fullName = this.#prefix + name;
+  #register(index: number, key: string, kind: Kind, type: MetricType, name: string, tags: readonly string[]): number {
+    if (typeof name !== 'string') throw reasonError('bad_name', describe(name));
+    const allTags = this.#globalTags.length ? [...tags, ...this.#globalTags] : tags;
+    const fullName = this.#prefix === '' ? name : this.#prefix + name;
     formatLine({ name: fullName, type, value: type === 's' ? 'x' : 0, tags: allTags });
-    return this.#store.register(key ?? `${type}\x1f${name}`, kind, type, fullName, allTags);
+    const slot = this.#store.register(index, key, kind, type, fullName, allTags);
+    if (slot < 0) {
+      this.#stats.keysDropped++;
+      this.#stats.dropped++;
+    }
+    return slot;
   }
 
   #scheduleImmediate(): void {
@@ -389,12 +493,14 @@ export class Emitter extends EventEmitter {
     }
   }
 
-  #flushNow(): void {
+  #flushNow(closing = false): void {
     const transport = this.#transport;
-    if (transport === undefined || this.#closed || this.#store.pending === 0) return;
+    this.#countSamplesDropped();
+    if (transport === undefined || (this.#closed && !closing)) return;
     const batch = this.#batch;
     batch.clear();
     this.#stats.dropped += this.#store.drain(batch);
+    if (batch.count === 0) return;
     const lines = batch.count;
     const r = batch.pack(this.#maxPacketBytes, transport.stream ? PACK_TRAILING_NEWLINE : 0);
     batch.clear();

@@ -53,6 +53,9 @@ function parseHostPort(text: string, source: string, value: string): { host: str
  * `unixstream:///path`, or a bare `host:port` / `[v6]:port` (UDP).
  */
 export function parseEndpoint(value: string, source = 'endpoint'): Endpoint {
+  if (typeof value !== 'string') {
+    throw new StatsdError('ERR_STATSD_INVALID_OPTION', `Expected a string (host:port or a URL) for ${source} but received ${typeof value}`);
+  }
   const scheme = /^([a-z]+):\/\//.exec(value);
   const transport = (scheme?.[1] ?? 'udp') as TransportKind;
   const rest = scheme ? value.slice(scheme[0].length) : value;
@@ -76,13 +79,14 @@ export function parseEndpoint(value: string, source = 'endpoint'): Endpoint {
  */
 export function resolveEndpoint(option: string | undefined, env: NodeJS.ProcessEnv = process.env): Endpoint | undefined {
   if (option !== undefined) return parseEndpoint(option, 'endpoint');
-  const fripp = env.FLUX_FRIPP_STATSD;
+  const text = (name: string) => (typeof env[name] === 'string' ? env[name] : undefined);
+  const fripp = text('FLUX_FRIPP_STATSD');
   if (fripp !== undefined && fripp !== '') return parseEndpoint(fripp, 'FLUX_FRIPP_STATSD');
-  const host = env.STATSD_HOST;
-  const port = env.STATSD_PORT;
+  const host = text('STATSD_HOST');
+  const port = text('STATSD_PORT');
   if ((host === undefined || host === '') && (port === undefined || port === '')) return undefined;
   const source = 'STATSD_HOST/STATSD_PORT';
   const h = host || 'localhost';
-  const text = h.includes(':') ? `[${h}]:${port || '8125'}` : `${h}:${port || '8125'}`;
-  return parseEndpoint(text, source);
+  const hostPort = h.includes(':') ? `[${h}]:${port || '8125'}` : `${h}:${port || '8125'}`;
+  return parseEndpoint(hostPort, source);
 }

@@ -32,6 +32,7 @@ export type StatsdErrorCode =
   | `ERR_STATSD_${Uppercase<ParseReason>}`
   | 'ERR_STATSD_INVALID_OPTION'
   | 'ERR_STATSD_MULTI_VALUE'
+  | 'ERR_STATSD_MAX_KEYS'
   | 'ERR_STATSD_NATIVE';
 
 /** Every error this package throws on purpose; `code` is stable across versions. */

@@ -156,7 +156,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
       dropped: (packets) => (errors += packets.length),
       sent: () => {},
     },
-    { maxQueueBytes: 64 << 20 },
+    { maxQueueBytes: 64 << 20, sendWindow: 0 }, // paced here, every millisecond
   );
   const prefix = o.prefix ?? runPrefix();
   const packets = buildPackets({ ...o, prefix }, transport.stream);

@@ -116,7 +116,7 @@ describe('exact wire lines per transport', () => {
       const lines = text.split('\n');
       expect([...lines].sort()).toEqual([...EXPECTED].sort());
       expectNegativeGaugesPaired(lines);
-      expect(e.stats).toEqual({ sent: EXPECTED.length, dropped: 0, packets: 1, bytes: Buffer.byteLength(text), errors: 0 });
+      expect(e.stats).toEqual({ sent: EXPECTED.length, dropped: 0, packets: 1, bytes: Buffer.byteLength(text), errors: 0, keys: expect.any(Number), keysDropped: 0 });
     } finally {
       await udp.close();
     }
