@@ -24,8 +24,17 @@ const { getJSON, hr, killAll, runEntry, sleep, track, turn, udpSocket } = requir
 //     lines accepted / (first call .. daemon's socket drained); loss = calls
 //     that never became an accepted line.
 //
-// Internal flags: --case group/id --port P --http H (one measurement) and
-// --e2e id --port P --http H --seconds S (one end-to-end run).
+// (c) A flush delivered: N distinct counters recorded, then one flush, to a
+//     plain node:dgram receiver in another process that keeps the kernel's
+//     default receive buffer (rmem_default), as Node receivers and etsy statsd
+//     do. Delivered = lines the receiver counted / N. Ours paced (defaults),
+//     ours with `sendWindow: 0` (the whole flush handed to the socket at once,
+//     as before pacing) and hot-shots buffered (each call a line, 1432-byte
+//     packets sent as they fill).
+//
+// Internal flags: --case group/id --port P --http H (one measurement),
+// --e2e id --port P --http H --seconds S (one end-to-end run),
+// --flush id --port P --keys N (one flush run) and --receiver (the receiver).
 
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -432,6 +441,123 @@ async function e2eRun(id, port, httpPort, seconds) {
   };
 }
 
+// (c) One flush run: `keys` distinct counters, one flush, then close.
+const FLUSH_KEYS = quick ? [1_000, 100_000] : [1_000, 10_000, 100_000];
+const FLUSH_CONTENDERS = {
+  ours: 'ours, `emitter.increment(key)` × N then `flush()` (paced: sendWindow default)',
+  'ours-unpaced': 'ours with `sendWindow: 0` (the flush handed to the socket at once)',
+  'hot-shots': 'hot-shots 17, `client.increment(key)` × N, buffered (maxBufferSize 1432)',
+};
+
+async function flushRun(id, port, keys) {
+  const names = Array.from({ length: keys }, (_, i) => `flush.key.${i}`);
+  const t0 = hr();
+  if (id === 'hot-shots') {
+    const hs = hotShots(port);
+    for (const name of names) hs.client.increment(name);
+    await hs.close();
+    return { seconds: hr() - t0, sent: keys, dropped: hs.errors };
+  }
+  const { Emitter } = loadOurs();
+  const emitter = new Emitter({ endpoint: `127.0.0.1:${port}`, flushInterval: 3_600_000, ...(id === 'ours-unpaced' ? { sendWindow: 0 } : {}) });
+  emitter.on('error', () => {});
+  for (const name of names) emitter.increment(name);
+  await emitter.close();
+  return { seconds: hr() - t0, sent: emitter.stats.sent, dropped: emitter.stats.dropped };
+}
+
+/** The receiver process: default buffers, counts lines; prints its port, then the count for each line on stdin. */
+async function receiver() {
+  const dgram = require('node:dgram');
+  const socket = dgram.createSocket('udp4');
+  let lines = 0;
+  socket.on('message', (m) => {
+    for (let i = m.indexOf(10); i !== -1; i = m.indexOf(10, i + 1)) lines++;
+    if (m.at(-1) !== 10) lines++;
+  });
+  await new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  process.stdout.write(`${socket.address().port} ${socket.getRecvBufferSize()}\n`);
+  process.stdin.setEncoding('utf8').on('data', () => process.stdout.write(`${lines}\n`));
+  process.stdin.on('end', () => socket.close());
+  await new Promise((resolve) => socket.on('close', resolve));
+}
+
+/** Starts a receiver process; resolves { port, buffer, count(): Promise<number>, stop() }. */
+function startReceiver() {
+  const child = spawn(process.execPath, [__filename, '--receiver'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  track(child);
+  child.stdout.setEncoding('utf8');
+  const lines = [];
+  const waiters = [];
+  let partial = '';
+  child.stdout.on('data', (d) => {
+    partial += d;
+    for (let nl = partial.indexOf('\n'); nl !== -1; nl = partial.indexOf('\n')) {
+      lines.push(partial.slice(0, nl));
+      partial = partial.slice(nl + 1);
+      waiters.shift()?.();
+    }
+  });
+  const next = () => new Promise((resolve) => (lines.length ? resolve() : waiters.push(resolve))).then(() => lines.shift());
+  return next().then((first) => {
+    const [port, buffer] = first.split(' ').map(Number);
+    return {
+      port,
+      buffer,
+      count: () => {
+        child.stdin.write('count\n');
+        return next().then(Number);
+      },
+      stop: () => {
+        child.stdin.end();
+        return new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
+      },
+    };
+  });
+}
+
+/** Counts until two readings 100 ms apart agree (the receiver has read all it will). */
+async function settledCount(r) {
+  let last = -1;
+  for (;;) {
+    await sleep(100);
+    const n = await r.count();
+    if (n === last) return n;
+    last = n;
+  }
+}
+
+async function flushGroup() {
+  const series = [];
+  for (const [id, name] of Object.entries(FLUSH_CONTENDERS)) {
+    const points = [];
+    for (const keys of FLUSH_KEYS) {
+      const r = await startReceiver();
+      try {
+        process.stderr.write(`  emitter flush/${id} ${keys} keys ... `);
+        const run = spawnJSON(['--flush', id, '--port', String(r.port), '--keys', String(keys)]);
+        const delivered = await settledCount(r);
+        const share = (delivered / keys) * 100;
+        process.stderr.write(`${delivered} of ${keys} delivered (${share.toFixed(1)}%) in ${(run.seconds * 1000).toFixed(0)} ms, receive buffer ${r.buffer}\n`);
+        points.push({ x: keys, y: share, text: `${share.toFixed(1)}% (${delivered.toLocaleString('en')} of ${keys.toLocaleString('en')}; ${(run.seconds * 1000).toFixed(0)} ms)` });
+      } finally {
+        await r.stop();
+      }
+    }
+    series.push({ id, name, ours: id.startsWith('ours'), points });
+  }
+  return {
+    name: 'flush',
+    title: 'A flush of N distinct counters to a node:dgram receiver with the default receive buffer: % delivered',
+    kind: 'series',
+    unit: '% delivered',
+    better: 'higher',
+    x: { label: 'distinct keys in the flush', unit: 'keys', log: true },
+    y: { label: '% of lines delivered', log: false },
+    series,
+  };
+}
+
 // --- parent: spawns one process per case --------------------------------------------
 
 function spawnJSON(args) {
@@ -525,6 +651,7 @@ async function main() {
     baseline: 'ours',
     cases: delivery,
   });
+  groups.push(await flushGroup());
 
   process.stdout.write(
     `${JSON.stringify({
@@ -545,6 +672,7 @@ async function main() {
         { text: `>= 2M metrics/s delivered at a paced ${E2E_PACE / 1e6}M calls/s`, case: 'e2e/ours-paced', min: 2e6 },
         { text: `no loss at a paced ${E2E_PACE / 1e6}M calls/s (100% delivered)`, case: 'delivery/ours-paced', min: 100 },
         { text: 'no loss flat out (100% delivered)', case: 'delivery/ours', min: 100 },
+        { text: '>= 10x hot-shots lines/s delivered end to end, flat out', case: 'e2e/ours', over: 'e2e/hot-shots', min: 10 },
       ],
       summary: [
         {
@@ -575,6 +703,7 @@ async function main() {
 async function child() {
   const port = Number(arg('--port'));
   const httpPort = Number(arg('--http'));
+  if (arg('--flush')) return flushRun(arg('--flush'), port, Number(arg('--keys')));
   if (arg('--case')) {
     const [groupName, caseId] = arg('--case').split('/');
     return measureCase(groupName, caseId, port, httpPort);
@@ -590,4 +719,5 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-runEntry('emitter bench', arg('--case') || arg('--e2e') ? child : undefined, main);
+if (process.argv.includes('--receiver')) void receiver();
+else runEntry('emitter bench', arg('--case') || arg('--e2e') || arg('--flush') ? child : undefined, main);
