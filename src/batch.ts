@@ -1,5 +1,6 @@
 // The line batch the native packer reads (native/serializer.h PackBatch),
 // filled one line at a time without a JS object per line.
+/// <reference types="node" preserve="true" />
 import { StatsdError } from './errors';
 import { native } from './native';
 

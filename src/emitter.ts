@@ -1,5 +1,6 @@
 // Emitter: a typed statsd client that aggregates locally and sends packets
 // that never exceed the limit; it never throws on network trouble (DESIGN §6).
+/// <reference types="node" preserve="true" />
 import { EventEmitter } from 'node:events';
 
 import { LineBatch, PACK_TRAILING_NEWLINE, splitPackets } from './batch';

@@ -1,4 +1,5 @@
 // Where an emitter sends: parsed from the option or the environment (DESIGN §6).
+/// <reference types="node" preserve="true" />
 import * as net from 'node:net';
 
 import { StatsdError } from './errors';

@@ -21,3 +21,5 @@ export { GraphiteSink, StreamSink } from './sinks';
 export type { Sink, SinkStats, GraphiteSinkOptions } from './sinks';
 export { loadConfig, defaultConfig } from './config';
 export type { DaemonConfig } from './config';
+export { StatsD } from './statsd';
+export type { ClientOptions, ChildClientOptions, MetricOptions, EventOptions, CheckOptions, TimerContext, Tags, StatsCb, StatsDStats } from './statsd';

@@ -1,5 +1,6 @@
 // Reassembles newline-framed statsd lines from a TCP stream whose chunks split
 // lines anywhere (DESIGN §7). Memory per connection is bounded by maxLineBytes.
+/// <reference types="node" preserve="true" />
 
 /**
  * Contract: over push() and end(), the stream comes out as it went in, minus

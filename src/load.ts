@@ -1,6 +1,7 @@
 // Load generator: sends a configurable statsd mix to any server at a paced
 // rate and, with a Graphite sink, measures what the server delivered
 // (DESIGN §1, "running benchmarks").
+/// <reference types="node" preserve="true" />
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 

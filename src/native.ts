@@ -1,4 +1,5 @@
 // The only place that loads the compiled addon; says what to do when it is missing.
+/// <reference types="node" preserve="true" />
 import * as path from 'node:path';
 
 import { StatsdError } from './errors';

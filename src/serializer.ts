@@ -1,4 +1,5 @@
 // Formatting Metrics as statsd lines and packing them into packets, natively per batch.
+/// <reference types="node" preserve="true" />
 import {
   FLAG_RELATIVE,
   FLAG_TAGS,

@@ -1,5 +1,6 @@
 // The daemon: native UDP/unix-datagram input, TCP line input, a flush
 // scheduler, sinks, and HTTP health endpoints (DESIGN §7).
+/// <reference types="node" preserve="true" />
 import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import * as net from 'node:net';

@@ -1,5 +1,6 @@
 // Where a daemon's flushes go: Graphite over TCP (plaintext or pickle) with a
 // bounded, ordered backlog, and stdout (DESIGN §7).
+/// <reference types="node" preserve="true" />
 import { isUtf8 } from 'node:buffer';
 import * as net from 'node:net';
 import type { Writable } from 'node:stream';
@@ -62,7 +63,8 @@ export interface Sink {
 export interface GraphiteSinkOptions {
   host: string;
   port: number;
-  format: 'plaintext' | 'pickle';
+  /** The protocol carbon receives: 'plaintext' lines (the default; carbon's port 2003) or 'pickle' (port 2004). */
+  format?: 'plaintext' | 'pickle';
   /** Flushes kept while carbon is unreachable (default 360: an hour at 10 s). */
   maxBacklog?: number;
   /**
@@ -211,11 +213,12 @@ export class GraphiteSink implements Sink {
   constructor(options: GraphiteSinkOptions) {
     this.#options = {
       ...options,
+      format: options.format ?? 'plaintext',
       maxBacklog: options.maxBacklog ?? 360,
       maxBacklogBytes: integerOption('maxBacklogBytes', options.maxBacklogBytes, 256 * 2 ** 20, 1, Number.MAX_SAFE_INTEGER),
       replayBytes: options.replayBytes ?? 16 << 20,
     };
-    this.name = `graphite ${options.format} ${options.host}:${options.port}`;
+    this.name = `graphite ${this.#options.format} ${options.host}:${options.port}`;
   }
 
   start(): void {

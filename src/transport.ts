@@ -1,6 +1,7 @@
 // Transports an emitter sends packets over: UDP (v4/v6), TCP and unix stream
 // (newline-framed, reconnecting, bounded queue), and unix datagram (native).
 // None of them throws on network trouble: failures reach `events`.
+/// <reference types="node" preserve="true" />
 import * as dgram from 'node:dgram';
 import * as dns from 'node:dns';
 import * as net from 'node:net';
