@@ -23,6 +23,7 @@ struct Aggregator::Entry {
   double previous = 0;       // monotonic: last total
   int64_t last_update = 0;   // timestamp of the last flush that had an update
   uint32_t gauge_ttl = 0;    // etsy deleteGauges: flushes left
+  uint8_t idle_flushes = 0;  // flushes since the last one with an update (saturating)
   std::unique_ptr<Histogram> histogram;
   std::unique_ptr<std::unordered_set<uint64_t>> members;
 
@@ -91,9 +92,21 @@ void ClearMembers(std::unordered_set<uint64_t>* members) {
 
 }  // namespace
 
+namespace {
+
+// The parser's options for a convention: the etsy convention takes what etsy
+// statsd takes (spaces its sanitizer turns into '_', rates above 1).
+ParseOptions ParserOptions(const AggregatorOptions& o) {
+  ParseOptions p = o.parse;
+  p.etsy = o.convention == Convention::kEtsy && o.key_name_sanitize;
+  return p;
+}
+
+}  // namespace
+
 Aggregator::Aggregator(AggregatorOptions options)
     : options_(std::move(options)),
-      parser_(options_.parse),
+      parser_(ParserOptions(options_)),
       random_(options_.seed),
       hash_seed_(RandomSeed()) {
   if (options_.legacy_namespace) {
@@ -146,6 +159,11 @@ void AppendGraphiteTags(std::string_view tags, std::string* out) {
   while (!tags.empty()) {
     const size_t comma = tags.find(',');
     std::string_view tag = tags.substr(0, comma);
+    if (tag.empty()) {  // "a,,b": empty tags are dropped (see CheckTags)
+      if (comma == std::string_view::npos) break;
+      tags.remove_prefix(comma + 1);
+      continue;
+    }
     const size_t start = out->size();
     out->push_back(';');
     out->append(tag.data(), tag.size());
@@ -263,6 +281,16 @@ void Aggregator::Drain() {
 
 void Aggregator::Aggregate(const Pending& p) {
   const ParsedLine& line = p.line;
+  if (options_.convention == Convention::kEtsy && line.type == MetricType::kTimer) {
+    // etsy statsd rejects negative timings as bad lines; the key is not made
+    // (etsy writes nothing for a key whose only line was refused).
+    for (size_t i = 0; i < line.sample_count; ++i) {
+      if (line.samples[i].value < 0) {
+        OnError(ParseStatus::kBadValue, {});
+        return;
+      }
+    }
+  }
   const std::string_view key(pending_keys_.data() + p.key_begin, p.key_length);
   Entry* e = FindOrCreate(key, p.hash, p.path_length, p.kind);
   if (e == nullptr) {
@@ -271,15 +299,6 @@ void Aggregator::Aggregate(const Pending& p) {
     ++stats_.errors;
     ++interval_errors_;
     return;
-  }
-  if (options_.convention == Convention::kEtsy && line.type == MetricType::kTimer) {
-    // etsy statsd rejects negative timings as bad lines.
-    for (size_t i = 0; i < line.sample_count; ++i) {
-      if (line.samples[i].value < 0) {
-        OnError(ParseStatus::kBadValue, {});
-        return;
-      }
-    }
   }
   for (size_t i = 0; i < line.sample_count; ++i) Record(*e, line, line.samples[i]);
   e->updated = true;
@@ -392,7 +411,12 @@ void Aggregator::Flush(int64_t timestamp, GraphiteWriter* out) {
       RemoveAt(i);
       continue;
     }
-    if (e.updated) e.last_update = timestamp;
+    if (e.updated) {
+      e.last_update = timestamp;
+      e.idle_flushes = 0;
+    } else if (e.idle_flushes < UINT8_MAX) {
+      ++e.idle_flushes;
+    }
     e.updated = false;
   }
   interval_lines_ = interval_errors_ = interval_packets_ = 0;
@@ -405,6 +429,11 @@ void Aggregator::FlushBrubeck(int64_t timestamp, GraphiteWriter* out) {
   const double interval = Seconds(options_.flush_interval_ms);
   for (Entry& e : entries_) {
     if (Expired(e, timestamp)) continue;
+    // The lukepalmer fork of brubeck (reference/brubeck-fripp.md §2.3): a key
+    // is reported in the flush where it was updated and in one more, then it
+    // is silent until its next update; its state (a gauge's value, a C
+    // counter's last total) is kept. report_idle reports every flush.
+    if (!e.updated && e.idle_flushes >= 1 && !options_.report_idle) continue;
     switch (e.kind) {
       case Kind::kCounter:
       case Kind::kMonotonic:

@@ -55,6 +55,10 @@ struct AggregatorOptions {
   uint64_t max_interval_samples = uint64_t{16} << 20;
   uint64_t max_interval_members = uint64_t{2} << 20;
   double expire = 0;                  // seconds idle before a key is freed; 0 = never
+  // brubeck: report keys idle since their update flush every flush (upstream
+  // brubeck without expire); false: in one more flush only, as the
+  // lukepalmer fork the seed uses.
+  bool report_idle = false;
   uint64_t seed = 1;                  // reservoir sampling
   // brubeck
   std::vector<Percentile> percentiles;  // default 0.75 0.95 0.98 0.99 0.999

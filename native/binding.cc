@@ -150,6 +150,7 @@ statsd::AggregatorOptions ReadAggregatorOptions(const Napi::Object& o) {
   a.max_interval_samples = static_cast<uint64_t>(NumberField(o, "maxIntervalSamples"));
   a.max_interval_members = static_cast<uint64_t>(NumberField(o, "maxIntervalMembers"));
   a.expire = NumberField(o, "expire");
+  a.report_idle = BoolField(o, "reportIdle");
   a.seed = static_cast<uint64_t>(NumberField(o, "seed"));
   a.percentiles = PercentilesField(o, "percentiles");
   a.server_name = StringField(o, "serverName");

@@ -161,24 +161,17 @@ bool ParseType(std::string_view text, Dialect dialect, MetricType* type) {
 
 // tags: after '#', tags separated by ','     api.hits:1|c|#env:prod,az
 //                                                           ^^^^^^^^^^^
-// Sets *non_ascii when a byte is >= 0x80.
-ParseStatus CheckTags(std::string_view tags, bool* non_ascii) {
-  if (tags.empty()) return ParseStatus::kBadTag;
-  bool tag_empty = true;
+// Empty tags and an empty list are dropped, as the DogStatsD agent, gostatsd
+// and statsd_exporter drop them (readers skip empty entries). A space is a
+// bad tag unless `spaces` (the etsy convention sanitizes it). Sets *non_ascii
+// when a byte is >= 0x80.
+ParseStatus CheckTags(std::string_view tags, bool spaces, bool* non_ascii) {
   unsigned seen = 0;
   for (char ch : tags) {
     const auto c = static_cast<unsigned char>(ch);
     seen |= c;
-    if (c == ',') {
-      if (tag_empty) return ParseStatus::kBadTag;
-      tag_empty = true;
-    } else if (IsControl(c) || c == ' ') {
-      return ParseStatus::kBadTag;
-    } else {
-      tag_empty = false;
-    }
+    if (IsControl(c) || (c == ' ' && !spaces)) return ParseStatus::kBadTag;
   }
-  if (tag_empty) return ParseStatus::kBadTag;
   *non_ascii = (seen & 0x80) != 0;
   if (*non_ascii && CheckText(tags) == TextProblem::kNotUtf8) return ParseStatus::kBadEncoding;
   return ParseStatus::kOk;
@@ -198,11 +191,12 @@ bool ParseTimestamp(std::string_view digits, int64_t* timestamp) {
   return true;
 }
 
-// An extension field DogStatsD defines or may define: letters then ':'
-// (`c:container`, `e:external`, `card:low`). Ignored, as the agent does.
+// An extension field DogStatsD defines or may define: letters, digits and
+// '_', then ':' (`c:container`, `e:external`, `card:low`, `f2:x`). Ignored,
+// as the agent does.
 bool IsExtensionField(std::string_view field) {
   size_t i = 0;
-  while (i < field.size() && IsLetter(field[i])) ++i;
+  while (i < field.size() && (IsLetter(field[i]) || IsDigit(field[i]) || field[i] == '_')) ++i;
   return i > 0 && i < field.size() && field[i] == ':';
 }
 
@@ -237,6 +231,7 @@ ParseStatus LineParser::Parse(std::string_view line, ParsedLine* out) {
     if (cls == kPlain) continue;
     if (cls == kColon) break;
     if (cls == kPipe) return ParseStatus::kBadValue;  // "name|c": no ':' value
+    if (*name_end == ' ' && options_.etsy) continue;  // sanitized to '_' by the etsy convention
     return ParseStatus::kBadName;
   }
   if (name_end == end) return ParseStatus::kBadValue;
@@ -248,11 +243,22 @@ ParseStatus LineParser::Parse(std::string_view line, ParsedLine* out) {
   // values: decimals separated by ':', up to the first '|'     api.hits:1:2.5|ms
   //                                                                     ^^^^^
   // Read as numbers in the same pass; a set member (or a bad value) stops
-  // the numbers early and is looked at again once the type is known.
+  // the numbers early and is looked at again once the type is known. Empty
+  // entries (`1.5:41:`) are skipped, as the DogStatsD agent and gostatsd do;
+  // at least one value must be there.
   const char* values_begin = name_end + 1;
   const char* values_end = nullptr;
   samples_.clear();
-  for (const char* v = values_begin;;) {
+  for (const char* v = values_begin; v < end;) {
+    if (*v == ':' || *v == '|') {  // an empty entry (brubeck reads none: a bad value)
+      if (options_.dialect == Dialect::kBrubeck) break;
+      if (*v == '|') {
+        values_end = v;
+        break;
+      }
+      ++v;
+      continue;
+    }
     Sample sample;
     const char* stop = ScanDecimal(v, end, &sample.value, &sample.relative);
     if (stop == nullptr || stop == end || (*stop != ':' && *stop != '|')) break;
@@ -264,7 +270,8 @@ ParseStatus LineParser::Parse(std::string_view line, ParsedLine* out) {
     }
     v = stop + 1;
   }
-  const bool numbers_ok = values_end != nullptr;
+  const bool numbers_ok = values_end != nullptr && !samples_.empty();
+  if (values_end != nullptr && samples_.empty()) values_end = nullptr;  // "name:|c": no value at all
   if (!numbers_ok) values_end = FindPipe(values_begin, end);
   if (values_end == end) return ParseStatus::kBadType;  // "name:1": no type
 
@@ -311,7 +318,7 @@ ParseStatus LineParser::ParseFields(const char* p, const char* end, ParsedLine* 
       bool signed_rate;
       double rate;
       if (!ParseDecimal(field.data() + 1, field.data() + field.size(), &rate, &signed_rate) ||
-          !(rate > 0.0 && rate <= 1.0 && std::isfinite(1.0 / rate))) {
+          !(rate > 0.0 && (rate <= 1.0 || options_.etsy) && std::isfinite(1.0 / rate))) {
         return ParseStatus::kBadRate;
       }
       out->sample_rate = rate;
@@ -323,7 +330,7 @@ ParseStatus LineParser::ParseFields(const char* p, const char* end, ParsedLine* 
       seen_tags = true;
       out->tags = field.substr(1);
       bool non_ascii = false;
-      const ParseStatus tags = CheckTags(out->tags, &non_ascii);
+      const ParseStatus tags = CheckTags(out->tags, options_.etsy, &non_ascii);
       if (tags != ParseStatus::kOk) return tags;
       out->non_ascii |= non_ascii;
     } else if (kind == 'T' && (field.size() == 1 || !IsLetter(field[1]))) {

@@ -29,8 +29,8 @@ enum class ParseStatus : uint8_t {
   kBadName = 1,       // empty, space or control byte, or ends in '.'
   kBadValue = 2,      // no ':' value, not a decimal, overflow, or a multi-value in brubeck
   kBadType = 3,       // missing or unknown type (or s/d in the brubeck dialect)
-  kBadRate = 4,       // '@' not followed by a decimal in (0, 1] whose reciprocal is finite
-  kBadTag = 5,        // '#' list empty, with an empty tag, or with space/control bytes
+  kBadRate = 4,       // '@' not followed by a decimal in (0, 1] (etsy: > 0) whose reciprocal is finite
+  kBadTag = 5,        // a tag with a space or control byte (empty tags are dropped)
   kBadTimestamp = 6,  // 'T' not followed by 1..12 digits, or zero
   kBadField = 7,      // empty field, duplicate field, or a shape no rule knows
   kTooLong = 8,       // longer than ParseOptions::max_line_bytes
@@ -46,6 +46,10 @@ enum class Dialect : uint8_t {
 struct ParseOptions {
   Dialect dialect = Dialect::kFull;
   uint32_t max_line_bytes = 8192;  // lines longer than this are kTooLong
+  // What etsy statsd 0.9 takes besides: spaces in names and tags (its key
+  // sanitizer turns them into '_'; set only while that sanitizer is on) and
+  // sample rates above 1 (`@2` counts each line as 0.5).
+  bool etsy = false;
 };
 
 // One value of a line. For sets `value` is 0 and `text` is the member.
@@ -59,7 +63,8 @@ struct Sample {
 // valid until its next Parse call.
 struct ParsedLine {
   std::string_view name;
-  std::string_view tags;  // text after '#', e.g. "env:prod,az" (empty when none)
+  std::string_view tags;  // text after '#', e.g. "env:prod,az" (empty when none); may hold empty
+                          // entries ("a,,b"), which every reader skips
   MetricType type;
   double sample_rate;
   bool has_timestamp;

@@ -1,4 +1,5 @@
 // Aggregator: the native engine behind a validated, typed API (DESIGN.md §5).
+/// <reference types="node" preserve="true" />
 import { PARSE_REASONS, type ParseReason } from './errors';
 import { DIALECTS, type Dialect } from './metric';
 import { native } from './native';
@@ -40,6 +41,13 @@ export interface AggregatorOptions {
   maxIntervalMembers?: number;
   /** Seconds a key may stay idle before it is no longer reported and is freed (0 = never). */
   expire?: number;
+  /**
+   * brubeck: report a key every flush, idle or not (upstream brubeck without
+   * `expire`). Default false: a key is reported in the flush where it was
+   * updated and in one more, then it is silent until its next update (its
+   * state kept), as the lukepalmer fork of brubeck that the seed runs.
+   */
+  reportIdle?: boolean;
   /** Seed for reservoir sampling (default 1), for reproducible percentiles. */
   seed?: number;
   /** brubeck: percentiles as fractions (default [0.75, 0.95, 0.98, 0.99, 0.999]). */
@@ -188,6 +196,7 @@ function toNativeOptions(o: AggregatorOptions): object {
     maxIntervalSamples: integerOption('maxIntervalSamples', o.maxIntervalSamples, 16 * 2 ** 20, 0, Number.MAX_SAFE_INTEGER),
     maxIntervalMembers: integerOption('maxIntervalMembers', o.maxIntervalMembers, 2 * 2 ** 20, 0, Number.MAX_SAFE_INTEGER),
     expire,
+    reportIdle: booleanOption('reportIdle', o.reportIdle, false),
     seed: integerOption('seed', o.seed, 1, 0, Number.MAX_SAFE_INTEGER),
     percentiles: percentiles.map((value) => ({ value, name: brubeckPercentileName(value) })),
     serverName: stringOption('serverName', o.serverName, 'brubeck'),

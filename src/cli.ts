@@ -26,6 +26,9 @@ serve: run the daemon
   --align                flush on wall-clock multiples of the interval
   --convention NAME      brubeck (default) or etsy
   --expire SECONDS       forget keys idle this long (default: never)
+  --report-idle          brubeck: report a key every flush; by default one that
+                         was not updated is reported once more, then silent
+                         until its next update (the lukepalmer fork's rule)
   --server-name NAME     prefix of the internal metrics (brubeck: NAME.metrics …)
   --graphite HOST:PORT   send to carbon (plaintext; with --pickle, pickle)
   --pickle               use carbon's pickle protocol
@@ -94,6 +97,7 @@ export function configFromArgs(args: string[]): DaemonConfig {
       align: { type: 'boolean' },
       convention: { type: 'string' },
       expire: { type: 'string' },
+      'report-idle': { type: 'boolean' },
       'server-name': { type: 'string' },
       graphite: { type: 'string' },
       pickle: { type: 'boolean' },
@@ -126,6 +130,7 @@ export function configFromArgs(args: string[]): DaemonConfig {
   }
   const expire = integer('expire', values.expire);
   if (expire !== undefined) config.aggregator.expire = expire;
+  if (values['report-idle']) config.aggregator.reportIdle = true;
   if (values['server-name'] !== undefined) {
     if (config.aggregator.convention === 'etsy') fail('--server-name is for the brubeck convention (etsy names its internal metrics with prefixStats)');
     config.aggregator.serverName = values['server-name'];

@@ -1,4 +1,5 @@
 // Bulk and single-line parsing over the native parser, with lazily built Metrics.
+/// <reference types="node" preserve="true" />
 import { PARSE_REASONS, type ParseReason, StatsdError, reasonError } from './errors';
 import { DIALECTS, type Dialect, METRIC_TYPES, type Metric } from './metric';
 import { native } from './native';
@@ -152,7 +153,7 @@ export class MetricBatch implements Iterable<Metric> {
       value: type === 's' ? this.#text(words[u + U_TEXT]!, words[u + U_TEXT + 1]!) : this.#doubles[d]!,
       relative: (flags & FLAG_RELATIVE) !== 0,
       sampleRate: this.#doubles[d + 1]!,
-      tags: tagsLength === 0 ? [] : this.#text(words[u + U_TAGS]!, tagsLength).split(','),
+      tags: tagsLength === 0 ? [] : splitTags(this.#text(words[u + U_TAGS]!, tagsLength)),
     };
     if (flags & FLAG_TIMESTAMP) metric.timestamp = this.#doubles[d + 2]!;
     return metric;
@@ -241,4 +242,10 @@ export function parseLine(line: string, opts?: ParseOptions): Metric {
     );
   }
   return batch.at(0)!;
+}
+
+/** A tag list as parsed: empty tags (`a,,b`) are dropped. */
+function splitTags(text: string): string[] {
+  const tags = text.split(',');
+  return tags.includes('') ? tags.filter((t) => t !== '') : tags;
 }

@@ -84,6 +84,10 @@ export function fromBrubeck(file: string, c: Obj): DaemonConfig {
   config.aggregator = { convention: 'brubeck', dialect: 'full' };
   if (c.server_name !== undefined) config.aggregator.serverName = str(file, c, 'server_name', 'brubeck');
   if (c.expire !== undefined) config.aggregator.expire = num(file, c, 'expire', 0);
+  if (c.report_idle !== undefined) {
+    if (typeof c.report_idle !== 'boolean') throw configError(file, `report_idle must be true or false, not ${JSON.stringify(c.report_idle)}`);
+    config.aggregator.reportIdle = c.report_idle;
+  }
   const samplers = c.samplers ?? [];
   const backends = c.backends ?? [];
   if (!Array.isArray(samplers) || !Array.isArray(backends)) throw configError(file, 'samplers and backends must be lists');
@@ -183,7 +187,7 @@ export function fromEtsy(file: string, c: Obj): DaemonConfig {
 }
 
 // Top-level keys each format reads; others are reported as ignored.
-const BRUBECK_KEYS = ['samplers', 'backends', 'server_name', 'expire', 'http', 'limits'];
+const BRUBECK_KEYS = ['samplers', 'backends', 'server_name', 'expire', 'report_idle', 'http', 'limits'];
 const ETSY_KEYS = [
   'flushInterval', 'percentThreshold', 'histogram', 'deleteIdleStats', 'deleteCounters', 'deleteTimers',
   'deleteSets', 'deleteGauges', 'gaugesMaxTTL', 'keyNameSanitize', 'prefixStats', 'flush_counts', 'graphite',

@@ -107,16 +107,18 @@ function parseText(line: string, dialect: Dialect, decode: (text: string) => str
     } else if (field[0] === '#') {
       if (seenTags) return fail('bad_field');
       seenTags = true;
-      const raw = field.slice(1).split(',');
-      if (raw.some((t) => t === '' || t.includes(' ') || CONTROL.test(t))) return fail('bad_tag');
-      const decoded = decode(field.slice(1));
+      // empty tags, and an empty list, are dropped (as the DogStatsD agent,
+      // gostatsd and statsd_exporter do)
+      const raw = field.slice(1);
+      if (raw.includes(' ') || CONTROL.test(raw)) return fail('bad_tag');
+      const decoded = decode(raw);
       if (decoded === undefined) return fail('bad_encoding');
-      tags = decoded.split(',');
+      tags = decoded.split(',').filter((t) => t !== '');
     } else if (field[0] === 'T' && !/^T[A-Za-z]/.test(field)) {
       if (timestamp !== undefined) return fail('bad_field');
       if (!/^T\d{1,12}$/.test(field) || Number(field.slice(1)) === 0) return fail('bad_timestamp');
       timestamp = Number(field.slice(1));
-    } else if (!/^[A-Za-z]+:/.test(field)) {
+    } else if (!/^[A-Za-z0-9_]+:/.test(field)) {
       return fail('bad_field');
     }
   }
@@ -132,6 +134,12 @@ function parseText(line: string, dialect: Dialect, decode: (text: string) => str
   }
   const values = valueText.split(':');
   if (dialect === 'brubeck' && values.length > 1) return fail('bad_value');
+  if (dialect === 'full') {
+    // empty entries (`1.5:41:`) are skipped, as the DogStatsD agent and gostatsd do
+    const given = values.filter((v) => v !== '');
+    if (given.length === 0) return fail('bad_value');
+    values.splice(0, values.length, ...given);
+  }
   const metrics: Metric[] = [];
   for (const text of values) {
     const value = decimal(text);

@@ -88,14 +88,26 @@ describe('grammar rules (DESIGN §4)', () => {
     ['a\x00:1|c', 'bad_name'], ['noval|c', 'bad_value'], ['novalue', 'bad_value'],
     ['a:1|x', 'bad_type'], ['a:1|', 'bad_type'], ['a:1', 'bad_type'], ['a:1|cc', 'bad_type'],
     ['a:1|c|@0', 'bad_rate'], ['a:1|c|@1.5', 'bad_rate'], ['a:1|c|@', 'bad_rate'], ['a:1|c|@x', 'bad_rate'],
-    ['a:1|c|#', 'bad_tag'], ['a:1|c|#a,,b', 'bad_tag'], ['a:1|c|#a b', 'bad_tag'], ['a:1|c|#a,', 'bad_tag'],
+    ['a:1|c|#a b', 'bad_tag'], ['a:1|c|#a\x01', 'bad_tag'], ['a:1|c|f-2:x', 'bad_field'],
     ['a:1|c|T', 'bad_timestamp'], ['a:1|c|T0', 'bad_timestamp'], ['a:1|c|T12x', 'bad_timestamp'],
     ['a:1|c|T1234567890123', 'bad_timestamp'],
     ['a:1|c|', 'bad_field'], ['a:1|c||@0.5', 'bad_field'], ['a:1|c|0.1', 'bad_field'],
     ['a:1|c|@0.5|@0.5', 'bad_field'], ['a:1|c|#a|#b', 'bad_field'], ['a:1|c|T1|T2', 'bad_field'],
     ['a:1|c|what', 'bad_field'], ['a:1|c|:x', 'bad_field'],
-    ['s:|s', 'bad_value'], ['s:a\x01b|s', 'bad_value'], ['a:1:|ms', 'bad_value'],
+    ['s:|s', 'bad_value'], ['s:a\x01b|s', 'bad_value'], ['a:|ms', 'bad_value'], ['a::|ms', 'bad_value'],
   ] as const)('%j is %s', (line, reason) => mustNotParse(line, reason));
+
+  // Liberal where every peer is (the DogStatsD agent, gostatsd, statsd_exporter;
+  // test/peers-table.test.ts): empty tags and entries are dropped, unknown
+  // DogStatsD fields of letters and digits ignored.
+  it('drops empty tags and an empty tag list, skips empty values, ignores f2:-style fields', () => {
+    mustParse('a:1|g|#', [{ name: 'a', type: 'g', value: 1, tags: [] }]);
+    mustParse('a:1|c|#a,,b', [{ tags: ['a', 'b'] }]);
+    mustParse('a:1|c|#tag:value,,', [{ tags: ['tag:value'] }]);
+    mustParse('x:1.5:41:|d', [{ value: 1.5 }, { value: 41 }]);
+    mustParse('x::2|ms', [{ value: 2 }]);
+    mustParse('a:1|c|f:x|f2:omgthisoneiscooler|e_2:y', [{ name: 'a', value: 1 }]);
+  });
 
   it('rejects lines over maxLineBytes as too_long and accepts the line at the limit', () => {
     const line = `${'n'.repeat(96)}:1|c`; // 100 bytes
@@ -111,6 +123,7 @@ describe('brubeck dialect', () => {
   it.each([
     ['s:x|s', 'bad_type'], ['d:1|d', 'bad_type'], ['a:1|c|#k:v', 'bad_field'],
     ['a:1|c|T1700000000', 'bad_field'], ['a:1|c|c:abc', 'bad_field'], ['a:1:2|ms', 'bad_value'],
+    ['a:1:|ms', 'bad_value'], ['a::1|ms', 'bad_value'],
   ] as const)('%j is %s', (line, reason) => mustNotParse(line, reason, 'brubeck'));
 
   it('accepts what brubeck accepts', () => {

@@ -55,7 +55,7 @@ describe('bad lines never hide good ones', () => {
       ['\0', '\xff:|c'],
       [':1|c', 'a.:1|c'],
       ['a:1|c|@2', 'a:1|c|'],
-      ['a:1|c|#', 'a:1|c|T0'],
+      ['a:1|c|#a b', 'a:1|c|T0'],
     ]) {
       for (const packet of [`${before}\ngood:7|ms\n${after}`, `${before}\r\ngood:7|ms\r\n${after}\r\n`]) {
         const batch = parse(Buffer.from(packet, 'latin1'));

@@ -290,12 +290,20 @@ describe('the embedded default (npm start)', () => {
     for (const l of carbonLines(d.stdout)) expect(Math.abs(l.ts - now)).toBeLessThan(30);
   });
 
-  it('flushes are printed on stdout every interval', async () => {
+  it('flushes are printed on stdout every interval; an idle key in its update flush and one more (the fork)', async () => {
     const d = await start(['serve', '--port', '0', '--flush-interval', '300']);
+    await sendUdp(d.listening.udp!, ['periodic.c:1|c']);
+    // the internal metrics come every flush: wait for three after the key's
+    await d.waitFor(() => valuesOf(d.stdout, 'periodic.c').length >= 1 && valuesOf(d.stdout.slice(d.stdout.indexOf('periodic.c')), 'brubeck.metrics').length >= 4, 4000, 'three more flushes on stdout');
+    expect(valuesOf(d.stdout, 'periodic.c')).toEqual([1, 0]);
+    expect(d.stderr).toMatch(/flushing every 300 ms to stdout carbon/);
+  });
+
+  it('--report-idle reports an idle key every flush', async () => {
+    const d = await start(['serve', '--port', '0', '--flush-interval', '300', '--report-idle']);
     await sendUdp(d.listening.udp!, ['periodic.c:1|c']);
     await d.waitFor(() => valuesOf(d.stdout, 'periodic.c').length >= 3, 4000, 'three flushes on stdout');
     expect(valuesOf(d.stdout, 'periodic.c').slice(0, 3)).toEqual([1, 0, 0]);
-    expect(d.stderr).toMatch(/flushing every 300 ms to stdout carbon/);
   });
 });
 

@@ -480,9 +480,10 @@ const PROBES: Probe[] = [
     title: 'empty tags in a tag list, and an empty tag list',
     packets: ['ptag_a:1|c|#a,,b\nptag_b:2|c|#a,\nptag_c:3|c|#'],
     diagnosis:
-      'Our parser (native/codec.cc) rejects the lines (bad_field); etsy splits the tags on "," and keeps the ' +
-      'empty ones ("ptag_a;a;;b", "ptag_b;a;"), and ignores an empty "|#".',
-    documented: { etsyOnly: ['ptag_a.rate;a;;b 0.5', 'ptag_b.rate;a; 1', 'ptag_c.rate 1.5'], oursOnly: [] },
+      'Ours drops empty tags and an empty "|#" (as the DogStatsD agent, gostatsd and statsd_exporter do: ' +
+      'test/peers-table.test.ts); etsy splits the tags on "," and keeps the empty ones ("ptag_a;a;;b", "ptag_b;a;"), ' +
+      'a Graphite name with an empty tag.',
+    documented: { etsyOnly: ['ptag_a.rate;a;;b 0.5', 'ptag_b.rate;a; 1'], oursOnly: ['ptag_a.rate;a;b 0.5', 'ptag_b.rate;a 1'] },
   },
   {
     id: 'pcr',
