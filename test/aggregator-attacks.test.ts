@@ -1,5 +1,5 @@
 // The aggregation engine under the attacks of issue [1/7] (docs/reliability.md
-// F13-F17): whatever the lines, no value carbon cannot store leaves a flush,
+// F13-F16): whatever the lines, no value carbon cannot store leaves a flush,
 // no name carbon cannot read reaches one, tags never split a series, and one
 // interval's memory is bounded over all keys. Each loss is counted.
 import { describe, expect, it } from 'vitest';
