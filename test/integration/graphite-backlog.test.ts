@@ -93,7 +93,7 @@ describe('maxBacklogBytes from a config file and the command line', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
     const port = (probe.address() as net.AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const d = await DaemonProcess.start(['serve', '--port', '0', '--tcp-port', '0', '--http', '0', '--graphite', `127.0.0.1:${port}`, '--flush-interval', '200', '--max-backlog-bytes', '500000']);
+    const d = await DaemonProcess.start(['serve', '--port', '0', '--tcp-port', '0', '--http', '0', '--graphite', `127.0.0.1:${port}`, '--flush-interval', '200', '--max-backlog-bytes', '500000', '--report-idle']); // every flush carries every key
     cleanups.push(() => d.stop('SIGKILL'));
     let text = '';
     for (let i = 0; i < 5000; i++) text += `mb.${'y'.repeat(20)}.k${i}:1|c\n`; // ~220 KB per flush

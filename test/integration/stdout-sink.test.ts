@@ -67,7 +67,8 @@ describe('stdout sink', () => {
   });
 
   it('the reader stops reading: flushes past the buffer bound are dropped and counted, and SIGTERM with --shutdown-timeout 500 exits 0 within seconds', { timeout: 90_000 }, async () => {
-    const d = await daemon(['--tcp-port', '0', '--flush-interval', '200', '--shutdown-timeout', '500']);
+    // --report-idle: every flush carries every key, so flushes stay large without resending them
+    const d = await daemon(['--tcp-port', '0', '--flush-interval', '200', '--shutdown-timeout', '500', '--report-idle']);
     d.child.stdout!.pause(); // nobody reads: the pipe fills, then the daemon's own buffer
     let text = '';
     for (let i = 0; i < 100_000; i++) text += `st.${'z'.repeat(80)}.k${i}:1|c\n`; // ~11 MB per flush
