@@ -476,13 +476,29 @@ void Aggregator::FlushBrubeck(int64_t timestamp, GraphiteWriter* out) {
   out->Add(server + ".unique_keys", static_cast<double>(entries_.size()));
 }
 
+bool Aggregator::WantTimerField(std::string_view stat, std::string_view threshold) const {
+  if (!options_.filter_timer_fields) return true;
+  stat.remove_prefix(1);  // the '.'
+  if (stat == "histogram.") {  // one name for all of a timer's bins
+    stat = "histogram";
+    threshold = {};
+  }
+  for (const std::string& field : options_.timer_fields) {
+    if (field.size() == stat.size() + threshold.size() && std::string_view(field).substr(0, stat.size()) == stat &&
+        std::string_view(field).substr(stat.size()) == threshold) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void Aggregator::WriteEtsyTimer(Entry& e, GraphiteWriter* out) {
   const double interval = Seconds(options_.flush_interval_ms);
   const std::string& ns = etsy_timer_namespace_;
   Histogram& h = *e.histogram;
   // One reused name buffer per line, no string temporaries: ".count_" + "90".
   auto add = [&](std::string_view stat, std::string_view threshold, double value) {
-    out->Add(Name(ns, e, stat, threshold), value);
+    if (WantTimerField(stat, threshold)) out->Add(Name(ns, e, stat, threshold), value);
   };
   if (h.samples().empty()) {
     // No samples stored (none arrived, or maxSamplesPerKey is 0): counts only.

@@ -66,6 +66,11 @@ struct AggregatorOptions {
   // etsy
   std::vector<Percentile> percent_threshold;  // default 90
   std::vector<HistogramBins> histogram;
+  // etsy calculatedTimerMetrics, resolved by TS into the exact timer field
+  // names to write ("count", "mean_90", "histogram", …); empty with
+  // filter_timer_fields false: every field.
+  bool filter_timer_fields = false;
+  std::vector<std::string> timer_fields;
   bool legacy_namespace = true;
   bool flush_counts = true;
   bool key_name_sanitize = true;
@@ -162,6 +167,9 @@ class Aggregator {
   void FlushBrubeck(int64_t timestamp, GraphiteWriter* out);
   void FlushEtsy(int64_t timestamp, GraphiteWriter* out);
   void WriteEtsyTimer(Entry& e, GraphiteWriter* out);
+  // Whether the etsy timer field `stat` + `threshold` (".count_" + "90" →
+  // "count_90"; ".histogram." → "histogram") is written (calculatedTimerMetrics).
+  bool WantTimerField(std::string_view stat, std::string_view threshold) const;
   // Writes prefix + path + suffix + global suffix + tags of `e` to name_.
   std::string_view Name(std::string_view prefix, const Entry& e, std::string_view suffix,
                         std::string_view suffix2 = {});

@@ -168,6 +168,11 @@ statsd::AggregatorOptions ReadAggregatorOptions(const Napi::Object& o) {
     }
     a.histogram.push_back(std::move(b));
   }
+  if (o.Has("calculatedTimerMetrics")) {
+    auto fields = o.Get("calculatedTimerMetrics").As<Napi::Array>();
+    a.filter_timer_fields = true;
+    for (uint32_t i = 0; i < fields.Length(); ++i) a.timer_fields.push_back(fields.Get(i).As<Napi::String>().Utf8Value());
+  }
   a.legacy_namespace = BoolField(o, "legacyNamespace");
   a.flush_counts = BoolField(o, "flushCounts");
   a.key_name_sanitize = BoolField(o, "keyNameSanitize");

@@ -58,6 +58,18 @@ export interface AggregatorOptions {
   percentThreshold?: number | number[];
   /** etsy: histogram bins for timers whose key contains `metric`. */
   histogram?: { metric: string; bins: (number | 'inf')[] }[];
+  /**
+   * etsy: the timer fields to write, as statsd 0.9's `calculatedTimerMetrics`
+   * (e.g. `['count', 'count_ps', 'mean_percent', 'histogram']`): `count`,
+   * `count_ps`, `lower`, `upper`, `mean`, `median`, `std`, `sum`,
+   * `sum_squares`; `histogram` for all of a timer's `histogram.bin_*`; and per
+   * percentThreshold `<field>_percent` for `count_90`, `mean_90`, `upper_90`
+   * (`lower_top10`), `sum_90`, `sum_squares_90`. A name ending in `_<digits>`
+   * or `_top<digits>` matches as if that ending were `_percent`, so a
+   * threshold of 99.9 (`mean_99_9`) matches `mean_99_percent`, not
+   * `mean_percent`, as in etsy. Absent or empty: every field.
+   */
+  calculatedTimerMetrics?: string[];
   /** etsy graphite options (same names and defaults as statsd 0.9). */
   legacyNamespace?: boolean;
   flushCounts?: boolean;
@@ -162,6 +174,26 @@ function etsyThresholdName(pct: number): string {
   return String(pct).replace('.', '_').replace('-', 'top');
 }
 
+/**
+ * etsy's calculatedTimerMetrics as the exact timer field names to write (see
+ * AggregatorOptions), or undefined for all of them. etsy keeps a field when
+ * its name with a trailing `_<digits>` / `_top<digits>` turned into
+ * `_percent` is in the list (lib/process_metrics.js filter_timer_metrics).
+ */
+function timerFields(value: unknown, thresholds: string[]): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw invalidOption('calculatedTimerMetrics', 'a list of timer field names', value);
+  }
+  if (value.length === 0) return undefined;
+  const fields = ['count', 'count_ps', 'lower', 'upper', 'mean', 'median', 'std', 'sum', 'sum_squares', 'histogram'];
+  for (const name of thresholds) {
+    const bound = name.startsWith('top') ? 'lower' : 'upper';
+    for (const stat of ['count', 'mean', bound, 'sum', 'sum_squares']) fields.push(`${stat}_${name}`);
+  }
+  return fields.filter((f) => value.includes(f.replace(/_(top)?\d+$/, '_percent')));
+}
+
 /** Throws the StatsdError `new Aggregator(options)` would throw, without building one. */
 export function checkAggregatorOptions(options: AggregatorOptions): void {
   toNativeOptions(options);
@@ -182,6 +214,8 @@ function toNativeOptions(o: AggregatorOptions): object {
       names: h.bins.map((b) => `bin_${String(b).replace('.', '_')}`),
     };
   });
+  // Absent from the native options when every field is written.
+  const timerFilter = timerFields(o.calculatedTimerMetrics, thresholds.map(etsyThresholdName));
   const expire = o.expire ?? 0;
   if (typeof expire !== 'number' || !(expire >= 0)) throw invalidOption('expire', 'a number of seconds >= 0', expire);
   return {
@@ -217,6 +251,7 @@ function toNativeOptions(o: AggregatorOptions): object {
     deleteSets: booleanOption('deleteSets', o.deleteSets, deleteIdle),
     deleteGauges: booleanOption('deleteGauges', o.deleteGauges, deleteIdle),
     gaugesMaxTTL: integerOption('gaugesMaxTTL', o.gaugesMaxTTL, 1, 1, 0xffffffff),
+    ...(timerFilter && { calculatedTimerMetrics: timerFilter }),
   };
 }
 

@@ -25,6 +25,9 @@ serve: run the daemon
   --flush-interval MS    flush every MS milliseconds (default 10000)
   --align                flush on wall-clock multiples of the interval
   --convention NAME      brubeck (default) or etsy
+  --dialect NAME         parser: full (default) or brubeck (only what brubeck
+                         accepts: no sets, distributions, tags, timestamps or
+                         multi-values)
   --expire SECONDS       forget keys idle this long (default: never)
   --report-idle          brubeck: report a key every flush; by default one that
                          was not updated is reported once more, then silent
@@ -96,6 +99,7 @@ export function configFromArgs(args: string[]): DaemonConfig {
       'flush-interval': { type: 'string' },
       align: { type: 'boolean' },
       convention: { type: 'string' },
+      dialect: { type: 'string' },
       expire: { type: 'string' },
       'report-idle': { type: 'boolean' },
       'server-name': { type: 'string' },
@@ -127,6 +131,10 @@ export function configFromArgs(args: string[]): DaemonConfig {
   if (values.convention !== undefined) {
     if (values.convention !== 'brubeck' && values.convention !== 'etsy') fail('--convention is brubeck or etsy');
     config.aggregator.convention = values.convention;
+  }
+  if (values.dialect !== undefined) {
+    if (values.dialect !== 'full' && values.dialect !== 'brubeck') fail('--dialect is full or brubeck');
+    config.aggregator.dialect = values.dialect;
   }
   const expire = integer('expire', values.expire);
   if (expire !== undefined) config.aggregator.expire = expire;

@@ -88,6 +88,8 @@ export function fromBrubeck(file: string, c: Obj): DaemonConfig {
     if (typeof c.report_idle !== 'boolean') throw configError(file, `report_idle must be true or false, not ${JSON.stringify(c.report_idle)}`);
     config.aggregator.reportIdle = c.report_idle;
   }
+  // Our extension: "brubeck" for brubeck's stricter parser (checked with the other aggregator options).
+  if (c.dialect !== undefined) config.aggregator.dialect = c.dialect as AggregatorOptions['dialect'];
   const samplers = c.samplers ?? [];
   const backends = c.backends ?? [];
   if (!Array.isArray(samplers) || !Array.isArray(backends)) throw configError(file, 'samplers and backends must be lists');
@@ -137,6 +139,8 @@ export function fromEtsy(file: string, c: Obj): DaemonConfig {
   };
   copy('percentThreshold', c);
   copy('histogram', c);
+  copy('calculatedTimerMetrics', c);
+  copy('dialect', c); // our extension, as in the brubeck format
   copy('deleteIdleStats', c);
   copy('deleteCounters', c);
   copy('deleteTimers', c);
@@ -187,12 +191,12 @@ export function fromEtsy(file: string, c: Obj): DaemonConfig {
 }
 
 // Top-level keys each format reads; others are reported as ignored.
-const BRUBECK_KEYS = ['samplers', 'backends', 'server_name', 'expire', 'report_idle', 'http', 'limits'];
+const BRUBECK_KEYS = ['samplers', 'backends', 'server_name', 'expire', 'report_idle', 'dialect', 'http', 'limits'];
 const ETSY_KEYS = [
   'flushInterval', 'percentThreshold', 'histogram', 'deleteIdleStats', 'deleteCounters', 'deleteTimers',
   'deleteSets', 'deleteGauges', 'gaugesMaxTTL', 'keyNameSanitize', 'prefixStats', 'flush_counts', 'graphite',
   'servers', 'port', 'address', 'backends', 'graphiteHost', 'graphitePort', 'graphitePicklePort',
-  'graphiteProtocol', 'limits',
+  'graphiteProtocol', 'limits', 'calculatedTimerMetrics', 'dialect',
 ];
 
 function ignoredKeys(file: string, c: Obj, known: string[]): string[] {
