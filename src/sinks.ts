@@ -43,6 +43,11 @@ export interface SinkStats {
   backlogBytes?: number;
 }
 
+/** A sink's counters at start (the SinkStats a sink counts itself). */
+function sinkCounters() {
+  return { flushesSent: 0, metricsSent: 0, flushesDropped: 0, metricsDropped: 0, metricsPoisoned: 0, bytesSent: 0, flushesReplayed: 0, replaysDropped: 0 };
+}
+
 export interface Sink {
   readonly name: string;
   /** Connects now rather than at the first flush, so health shows from the start; called once by the daemon. */
@@ -199,16 +204,7 @@ export class GraphiteSink implements Sink {
   #phase: 'idle' | 'testing' | 'ending' | undefined;
   #testing: Unit | undefined;
   #settle: NodeJS.Timeout | undefined;
-  readonly #stats = {
-    flushesSent: 0,
-    metricsSent: 0,
-    flushesDropped: 0,
-    metricsDropped: 0,
-    metricsPoisoned: 0,
-    bytesSent: 0,
-    flushesReplayed: 0,
-    replaysDropped: 0,
-  };
+  readonly #stats = sinkCounters();
 
   constructor(options: GraphiteSinkOptions) {
     this.#options = {
@@ -658,16 +654,7 @@ export class StreamSink implements Sink {
   #broken = false;
   #closed = false;
   #waiters: (() => void)[] = [];
-  readonly #stats = {
-    flushesSent: 0,
-    metricsSent: 0,
-    flushesDropped: 0,
-    metricsDropped: 0,
-    metricsPoisoned: 0,
-    bytesSent: 0,
-    flushesReplayed: 0,
-    replaysDropped: 0,
-  };
+  readonly #stats = sinkCounters();
 
   constructor(options: StreamSinkOptions) {
     this.#stream = options.stream ?? process.stdout;

@@ -282,29 +282,29 @@ export class StatsD {
   increment(stat: Stat, value?: number, sampleRate?: Rate, tags?: TagsArg, callback?: StatsCb): void;
   increment(stat: Stat, value?: number | Tags | StatsCb, sampleRate?: Rate, tags?: TagsArg, callback?: StatsCb): void;
   increment(stat: unknown, value?: unknown, sampleRate?: unknown, tags?: unknown, callback?: unknown): void {
-    // hot-shots: tags (or a callback) may stand in the value's place
-    if (typeof value !== 'number' && (arguments.length < 3 || (typeof sampleRate === 'function' && tags === undefined))) {
-      callback = sampleRate;
-      tags = value;
-      sampleRate = undefined;
-      value = undefined;
-    }
-    if (value === undefined || value === null) value = 1;
-    this.#sendAll(stat, value, '|c', sampleRate, tags, callback);
+    this.#count(arguments.length, 1, stat, value, sampleRate, tags, callback);
   }
 
   decrement(stat: Stat, tags?: Tags): void;
   decrement(stat: Stat, value?: number, sampleRate?: Rate, tags?: TagsArg, callback?: StatsCb): void;
   decrement(stat: Stat, value?: number | Tags | StatsCb, sampleRate?: Rate, tags?: TagsArg, callback?: StatsCb): void;
   decrement(stat: unknown, value?: unknown, sampleRate?: unknown, tags?: unknown, callback?: unknown): void {
-    if (typeof value !== 'number' && (arguments.length < 3 || (typeof sampleRate === 'function' && tags === undefined))) {
+    this.#count(arguments.length, -1, stat, value, sampleRate, tags, callback);
+  }
+
+  /**
+   * increment (sign 1) and decrement (-1). hot-shots: tags (or a callback)
+   * may stand in the value's place; a missing value is 1.
+   */
+  #count(args: number, sign: number, stat: unknown, value: unknown, sampleRate: unknown, tags: unknown, callback: unknown): void {
+    if (typeof value !== 'number' && (args < 3 || (typeof sampleRate === 'function' && tags === undefined))) {
       callback = sampleRate;
       tags = value;
       sampleRate = undefined;
       value = undefined;
     }
     if (value === undefined || value === null) value = 1;
-    this.#sendAll(stat, -(value as number), '|c', sampleRate, tags, callback);
+    this.#sendAll(stat, sign === 1 ? value : -(value as number), '|c', sampleRate, tags, callback);
   }
 
   /** A duration in ms, or the ms since a Date. */

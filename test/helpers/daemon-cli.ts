@@ -223,3 +223,36 @@ export function valuesOf(text: string, name: string): number[] {
     .filter((l) => l.name === name)
     .map((l) => l.value);
 }
+
+/** The counts of the daemon's last log line ("stopped; N flushes made (D datapoints); <sink>: …"). */
+export interface ShutdownReport {
+  made: number;
+  madeDatapoints: number;
+  written: number;
+  writtenDatapoints: number;
+  dropped: number;
+  datapointsDropped: number;
+  /** Carbon sinks only (0 for stdout). */
+  replayed: number;
+  replaysDropped: number;
+}
+
+/** Reads the shutdown line's counts for the sink whose name matches `sink` (a regex source: 'stdout carbon', 'graphite [^:]+:\\d+'). */
+export function shutdownReport(stderr: string, sink: string): ShutdownReport {
+  const m = new RegExp(
+    `stopped; (\\d+) flush(?:es)? made \\((\\d+) datapoints?\\); ${sink}: (\\d+) flush(?:es)? written \\((\\d+) datapoints?\\), ` +
+      '(\\d+) dropped \\((\\d+) datapoints?\\)(?:, (\\d+) queued again after a broken connection \\((\\d+) of those given up\\))?',
+  ).exec(stderr);
+  if (!m) throw new Error(`no shutdown report in:\n${stderr}`);
+  const n = m.slice(1).map((x) => Number(x ?? 0));
+  return {
+    made: n[0]!,
+    madeDatapoints: n[1]!,
+    written: n[2]!,
+    writtenDatapoints: n[3]!,
+    dropped: n[4]!,
+    datapointsDropped: n[5]!,
+    replayed: n[6]!,
+    replaysDropped: n[7]!,
+  };
+}

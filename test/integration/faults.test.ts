@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { Carbon, carbonMissing, points } from '../helpers/carbon';
-import { CLI, DaemonProcess, httpGet, sendUdp } from '../helpers/daemon-cli';
+import { CLI, DaemonProcess, httpGet, sendUdp, shutdownReport } from '../helpers/daemon-cli';
 import { type Datapoint, ScriptedCarbon } from '../helpers/scripted-carbon';
 import { sleep, tempDir, until, waitFor } from '../helpers/receivers';
 
@@ -60,39 +60,11 @@ function byTimestamp(datapoints: Datapoint[]): Map<number, Map<string, number>> 
   return out;
 }
 
-interface ShutdownReport {
-  made: number;
-  madeDatapoints: number;
-  written: number;
-  writtenDatapoints: number;
-  dropped: number;
-  datapointsDropped: number;
-  replayed: number;
-  replaysDropped: number;
-}
-
-/** The counts in the daemon's last log line ("stopped; N flushes made (D datapoints); <sink>: …"). */
-function shutdownReport(stderr: string): ShutdownReport {
-  const m = new RegExp(
-    'stopped; (\\d+) flush(?:es)? made \\((\\d+) datapoints?\\); graphite [^:]+:\\d+: (\\d+) flush(?:es)? written \\((\\d+) datapoints?\\), ' +
-      '(\\d+) dropped \\((\\d+) datapoints?\\), (\\d+) queued again after a broken connection \\((\\d+) of those given up\\)',
-  ).exec(stderr);
-  if (!m) throw new Error(`no shutdown report in:\n${stderr}`);
-  const n = m.slice(1).map(Number);
-  return {
-    made: n[0]!,
-    madeDatapoints: n[1]!,
-    written: n[2]!,
-    writtenDatapoints: n[3]!,
-    dropped: n[4]!,
-    datapointsDropped: n[5]!,
-    replayed: n[6]!,
-    replaysDropped: n[7]!,
-  };
-}
+/** The counts of the shutdown line for the carbon sink. */
+const carbonReport = (stderr: string) => shutdownReport(stderr, 'graphite [^:]+:\\d+');
 
 /** Every flush made is written or dropped, and so is every datapoint. */
-function expectAccounted(report: ShutdownReport): void {
+function expectAccounted(report: ReturnType<typeof carbonReport>): void {
   expect(report.written + report.dropped).toBe(report.made);
   expect(report.writtenDatapoints + report.datapointsDropped).toBe(report.madeDatapoints);
 }
@@ -125,7 +97,7 @@ describe('carbon faults (scripted carbon)', () => {
     }
     expect(totals.size).toBe(KEYS);
     expect([...totals].filter(([, v]) => v !== 1).slice(0, 5)).toEqual([]);
-    const report = shutdownReport(d.stderr);
+    const report = carbonReport(d.stderr);
     expect(report).toMatchObject({ dropped: 0, datapointsDropped: 0, replaysDropped: 0 });
     expectAccounted(report);
     expect(distinct(carbon)).toBe(report.madeDatapoints);
@@ -160,7 +132,7 @@ describe('carbon faults (scripted carbon)', () => {
     carbon.resume();
     await d.stop('SIGTERM', 30_000);
     await waitFor(() => carbon.open === 0, 20_000, 'carbon to read everything the daemon wrote');
-    const report = shutdownReport(d.stderr);
+    const report = carbonReport(d.stderr);
     expect(report.dropped).toBeGreaterThanOrEqual(2);
     expectAccounted(report);
 
@@ -184,7 +156,7 @@ describe('SIGTERM during a flush', () => {
     await d.stop('SIGTERM', 30_000);
     expect(d.exit).toEqual({ code: 0, signal: null });
     await waitFor(() => carbon.open === 0, 20_000, 'carbon to read everything the daemon wrote');
-    const report = shutdownReport(d.stderr);
+    const report = carbonReport(d.stderr);
     expect(report).toMatchObject({ dropped: 0, datapointsDropped: 0 });
     expectAccounted(report);
     // every flush at its own second, each whole
@@ -207,7 +179,7 @@ describe('SIGTERM during a flush', () => {
     await d.stop('SIGTERM', 15_000);
     expect(d.exit).toEqual({ code: 0, signal: null });
     expect(Date.now() - started).toBeLessThan(5000); // no hang on the stuck socket
-    const report = shutdownReport(d.stderr);
+    const report = carbonReport(d.stderr);
     expect(report.dropped).toBeGreaterThanOrEqual(1);
     expect(report.datapointsDropped).toBeGreaterThan(0);
     expectAccounted(report);

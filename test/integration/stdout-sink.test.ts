@@ -4,7 +4,7 @@
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { DaemonProcess, httpGet, sendUdp } from '../helpers/daemon-cli';
+import { DaemonProcess, httpGet, sendUdp, shutdownReport } from '../helpers/daemon-cli';
 import { until } from '../helpers/receivers';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -26,25 +26,8 @@ function sendTcp(port: number, text: string): Promise<void> {
   });
 }
 
-interface StdoutReport {
-  made: number;
-  madeDatapoints: number;
-  written: number;
-  writtenDatapoints: number;
-  dropped: number;
-  datapointsDropped: number;
-}
-
-/** The counts in the shutdown line ("stopped; N flushes made (D datapoints); stdout carbon: …"). */
-function shutdownReport(stderr: string): StdoutReport {
-  const m = new RegExp(
-    'stopped; (\\d+) flush(?:es)? made \\((\\d+) datapoints?\\); stdout carbon: (\\d+) flush(?:es)? written \\((\\d+) datapoints?\\), ' +
-      '(\\d+) dropped \\((\\d+) datapoints?\\)',
-  ).exec(stderr);
-  if (!m) throw new Error(`no shutdown report in:\n${stderr}`);
-  const [made, madeDatapoints, written, writtenDatapoints, dropped, datapointsDropped] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  return { made, madeDatapoints, written, writtenDatapoints, dropped, datapointsDropped };
-}
+/** The counts of the shutdown line for the stdout sink. */
+const stdoutReport = (stderr: string) => shutdownReport(stderr, 'stdout carbon');
 
 describe('stdout sink', () => {
   it('the reader exits (EPIPE): one log line, the daemon keeps running and answering, later flushes are dropped and counted, SIGTERM exits 0', { timeout: 60_000 }, async () => {
@@ -60,7 +43,7 @@ describe('stdout sink', () => {
     await sendUdp(d.listening.udp!, ['so.after:1|c']);
     expect(await d.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     expect(d.stderr.match(/EPIPE/g)).toHaveLength(1);
-    const report = shutdownReport(d.stderr);
+    const report = stdoutReport(d.stderr);
     expect(report.dropped).toBeGreaterThanOrEqual(3);
     expect(report.written + report.dropped).toBe(report.made);
     expect(report.writtenDatapoints + report.datapointsDropped).toBe(report.madeDatapoints);
@@ -80,7 +63,7 @@ describe('stdout sink', () => {
     const took = Date.now() - started;
     expect(exit, d.output).toEqual({ code: 0, signal: null });
     expect(took).toBeLessThan(10_000); // 500 ms of drain, then no wait on the stuck pipe
-    const report = shutdownReport(d.stderr);
+    const report = stdoutReport(d.stderr);
     expect(report.dropped).toBeGreaterThanOrEqual(1);
     expect(report.written + report.dropped).toBe(report.made);
     expect(report.writtenDatapoints + report.datapointsDropped).toBe(report.madeDatapoints);
