@@ -4,6 +4,7 @@
 // /usr/bin/whisper-fetch (its #!/usr/bin/python3 has the whisper module; the
 // python3 on PATH does not). No carbon process outlives the test process.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -286,8 +287,19 @@ export class Carbon {
   }
 
   /** The whisper file of a metric (dots are directories). */
+  /**
+   * Where carbon keeps `metric`. A tagged name (`a.b;k=v`) goes, as carbon
+   * 1.1 stores it (carbon/util.py TaggedSeries.encode, TAG_HASH_FILENAMES on
+   * by default), under _tagged/ in a file named by its sha256; carbon sorts
+   * the tags first, so give them sorted.
+   */
   whisperFile(metric: string): string {
-    return path.join(this.dir, 'storage', 'whisper', `${metric.split('.').join('/')}.wsp`);
+    const root = path.join(this.dir, 'storage', 'whisper');
+    if (metric.includes(';')) {
+      const hash = createHash('sha256').update(metric).digest('hex');
+      return path.join(root, '_tagged', hash.slice(0, 3), hash.slice(3, 6), `${hash}.wsp`);
+    }
+    return path.join(root, `${metric.split('.').join('/')}.wsp`);
   }
 
   /** One whisper-fetch --json of datapoints in (from, until]; undefined if the file does not exist yet. */
