@@ -13,6 +13,9 @@ import { CarbonSink } from '../helpers/carbon-sink';
 import { EtsyStatsd } from '../helpers/etsy-statsd';
 import { sleep, until } from '../helpers/receivers';
 
+const sanitized = (process.env.LD_PRELOAD ?? '').includes('libasan');
+if (sanitized) console.log('emitter-delivery: the etsy statsd case is not run under AddressSanitizer (the peer runs slowed by libasan)');
+
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -49,7 +52,9 @@ describe('a large flush reaches a receiver with default socket buffers', () => {
     expect(r.lines()).toBe(100_000); // and nothing twice
   }, 30_000);
 
-  it('100,000 distinct counters to the real etsy statsd 0.9: every line is received and none is bad', async () => {
+  // Not under AddressSanitizer: there etsy statsd (a Node process too) runs
+  // with libasan preloaded, several times slower than any etsy in service.
+  it.skipIf(sanitized)('100,000 distinct counters to the real etsy statsd 0.9: every line is received and none is bad', async () => {
     const sink = await CarbonSink.start();
     cleanups.push(() => sink.close());
     const statsd = await EtsyStatsd.start({ graphitePort: sink.port, flushInterval: 1000, extra: { deleteIdleStats: true } });
