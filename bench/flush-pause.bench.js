@@ -97,7 +97,7 @@ async function variant(id) {
   const { heldBytes } = VARIANTS[id];
   const server = new StatsdServer({
     udp: { port: 0, receiveBuffer: RECEIVE_BUFFER, heldBytes },
-    aggregator: { maxKeys: 2_000_000 },
+    aggregator: { maxKeys: 2_000_000, reportIdle: true }, // every flush walks and writes all 1M keys
     sinks: [nullSink],
     flushInterval: 3_600_000, // the flushes are this loop's
   });

@@ -436,7 +436,7 @@ function chart(result, group, meta) {
 
 function section(result, meta, charts) {
   const m = meta.machine;
-  const peers = result.peers.map((p) => `${p} ${versionOf(p)}`).join(', ');
+  const peers = (result.peers ?? []).map((p) => `${p} ${versionOf(p)}`).join(', ');
   const lines = [
     `<!-- suite:${result.suite} -->`,
     `## ${result.title}`,
@@ -654,7 +654,7 @@ if (require.main === module) {
   try {
     main();
   } catch (error) {
-    console.error(`bench: ${error.message}`);
+    console.error(`bench: ${error.stack ?? error.message}`);
     process.exitCode = 1;
   }
 }

@@ -183,6 +183,7 @@ export class StatsD {
   readonly #sender: Sender;
   readonly #heads = new Map<unknown, Head | null>();
   readonly #arrayTails = new Map<string, TagTail>();
+  #lastTags: { array: unknown[] | undefined; items: unknown[]; tail: TagTail } = { array: undefined, items: [], tail: NO_TAGS };
   readonly #objectTails = new Map<string, TagTail>();
   readonly #globalTail: TagTail;
 
@@ -638,6 +639,10 @@ export class StatsD {
     let cache: Map<string, TagTail>;
     if (Array.isArray(tags)) {
       if (tags.length === 0) return this.#globalTail;
+      // The same array as the last call, holding the same strings (a module
+      // constant, say): no key text to build.
+      const last = this.#lastTags;
+      if (tags === last.array && tags.length === last.items.length && tags.every((t, i) => t === last.items[i])) return last.tail;
       for (let i = 0; i < tags.length; i++) {
         const t: unknown = tags[i];
         if (typeof t !== 'string' || t.includes('\x1f')) return this.#makeTail(tags);
@@ -661,6 +666,7 @@ export class StatsD {
       if (cache.size >= CACHE_LIMIT) cache.clear();
       cache.set(key, tail);
     }
+    if (Array.isArray(tags)) this.#lastTags = { array: tags, items: [...(tags as string[])], tail };
     return tail;
   }
 
