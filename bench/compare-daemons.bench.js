@@ -27,8 +27,8 @@ const stopChild = (child) => stopAfter(child, 300);
 //    until every counter increment it sent has been flushed to P, or W seconds;
 // 4. stop the server (SIGTERM, then SIGKILL after 300 ms).
 // Loss is measured on counter increments: every `c` line is `name:1|c`, and the
-// sink sums what the server flushed under `load.c.*` (ours) or
-// `stats_counts.load.c.*` (etsy). Delivered lines/s = offered lines/s × (1 - loss).
+// sink sums what the server flushed under `load.<run id>.c.*` (ours) or
+// `stats_counts.load.<run id>.c.*` (etsy). Delivered lines/s = offered lines/s × (1 - loss).
 // Server CPU comes from /proc/<pid>/stat over the step. Every child process is
 // killed when this one exits, fails or is interrupted.
 // The last line of stdout is the suite result of the bench/run.js contract.
