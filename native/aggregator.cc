@@ -36,7 +36,7 @@ namespace {
 // Length of the UTF-8 whitespace character JavaScript's \s matches at `p`
 // (U+00A0, U+1680, U+2000-200A, U+2028, U+2029, U+202F, U+205F, U+3000,
 // U+FEFF), or 0.
-size_t UnicodeSpaceLength(const unsigned char* p, const unsigned char* end) {
+size_t JsSpaceLength(const unsigned char* p, const unsigned char* end) {
   const size_t left = static_cast<size_t>(end - p);
   if (left >= 2 && p[0] == 0xC2 && p[1] == 0xA0) return 2;
   if (left < 3) return 0;
@@ -59,7 +59,7 @@ void SanitizeEtsy(std::string* key, size_t start) {
   for (size_t r = start; r < key->size();) {
     const char c = (*key)[r];
     size_t space = (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') ? 1 : 0;
-    if (space == 0 && (static_cast<unsigned char>(c) & 0x80)) space = UnicodeSpaceLength(bytes + r, end);
+    if (space == 0 && (static_cast<unsigned char>(c) & 0x80)) space = JsSpaceLength(bytes + r, end);
     if (space) {
       if (!in_space) (*key)[w++] = '_';
       in_space = true;

@@ -51,7 +51,7 @@ const char* SkipPlainName(const char* p, const char* end, uint64_t* seen) {
 // Length of the Unicode space Python's str.split() splits at that starts at
 // `p` (U+0085, U+00A0, U+1680, U+2000-200A, U+2028, U+2029, U+202F, U+205F,
 // U+3000), or 0.
-size_t UnicodeSpaceLength(const unsigned char* p, size_t left) {
+size_t PythonSpaceLength(const unsigned char* p, size_t left) {
   if (left >= 2 && p[0] == 0xC2 && (p[1] == 0x85 || p[1] == 0xA0)) return 2;
   if (left < 3) return 0;
   const unsigned a = p[0], b = p[1], c = p[2];
@@ -108,7 +108,7 @@ TextProblem CheckText(std::string_view text) {
     const auto left = static_cast<size_t>(end - p);
     const size_t n = Utf8SequenceLength(p, left);
     if (n == 0) return TextProblem::kNotUtf8;
-    space |= UnicodeSpaceLength(p, left) != 0;
+    space |= PythonSpaceLength(p, left) != 0;
     p += n;
   }
   return space ? TextProblem::kUnicodeSpace : TextProblem::kNone;

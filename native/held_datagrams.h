@@ -24,7 +24,6 @@ class HeldDatagrams {
   explicit HeldDatagrams(size_t capacity) : capacity_(capacity) {}
 
   bool empty() const { return count_ == 0; }
-  size_t count() const { return count_; }
   // Whether `count` more datagrams of `bytes` in all fit.
   bool Fits(size_t count, size_t bytes) const { return bytes_ + count * sizeof(uint32_t) + bytes <= capacity_; }
 
@@ -64,11 +63,6 @@ class HeldDatagrams {
       }
     }
     return done;
-  }
-
-  template <typename Fn>
-  void Drain(Fn&& fn) {
-    DrainSome(SIZE_MAX, fn);
   }
 
  private:

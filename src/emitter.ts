@@ -10,7 +10,7 @@ import { Kind, MetricStore, lookupIndex } from './metric-store';
 import type { MetricType } from './metric';
 import { booleanOption, choiceOption, integerOption, invalidOption } from './options';
 import { formatLine } from './serializer';
-import { type Transport, createTransport } from './transport';
+import { type Transport, countLines, createTransport } from './transport';
 
 export interface EmitterOptions {
   /** `host:port`, `udp://…`, `tcp://…`, `unix:///path`, `unixstream:///path`; else from the environment. */
@@ -100,12 +100,6 @@ function describe(value: unknown): string {
 
 function checkTags(tags: unknown): void {
   if (tags !== undefined && !Array.isArray(tags)) throw reasonError('bad_tag', `tags must be a list of strings, not ${describe(tags)}`);
-}
-
-function countLines(packet: Buffer): number {
-  let lines = 0;
-  for (let i = packet.indexOf(10); i !== -1; i = packet.indexOf(10, i + 1)) lines++;
-  return packet.at(-1) === 10 ? lines : lines + 1;
 }
 
 function checkValue(name: string, value: unknown): void {
@@ -436,6 +430,8 @@ export class Emitter extends EventEmitter {
     checkTags(tags);
     // A frozen tags array (Object.freeze, e.g. a module constant) cannot change,
     // so its slots are remembered by the array's identity: no key text is built.
+    // A remembered slot carries its generation (slot * 2^16 + generation): a
+    // slot freed and reused for another key no longer matches.
     const frozen = Object.isFrozen(tags);
     let byName: Map<string, number> | undefined;
     if (frozen) {
@@ -446,7 +442,10 @@ export class Emitter extends EventEmitter {
       }
       byName = perLookup[index]!;
       const cached = byName.get(name);
-      if (cached !== undefined) return cached;
+      if (cached !== undefined) {
+        const slot = Math.floor(cached / 0x10000);
+        if (this.#store.generation(slot) === (cached & 0xffff)) return slot;
+      }
     }
     if (typeof name !== 'string' || !tags.every((t) => typeof t === 'string')) {
       throw reasonError(typeof name !== 'string' ? 'bad_name' : 'bad_tag', `${describe(name)} ${describe(tags)}`);
@@ -454,10 +453,7 @@ export class Emitter extends EventEmitter {
     const key = `${type}\x1f${name}\x1f${tags.join('\x1f')}`;
     const found = this.#store.find(index, key);
     const slot = found >= 0 ? found : this.#register(index, key, kind, type, name, tags);
-    if (slot >= 0 && byName !== undefined) {
-      byName.set(name, slot);
-      this.#store.alsoFoundIn(slot, byName, name);
-    }
+    if (slot >= 0 && byName !== undefined) byName.set(name, slot * 0x10000 + this.#store.generation(slot));
     return slot;
   }
 

@@ -95,6 +95,7 @@ export class MetricStore {
   /** 1: the slot is in use. */
   #live = new Uint8Array(64);
   #lookup = new Uint8Array(64);
+  #generation = new Uint16Array(64);
   /** Samples the key stored last interval: the next interval's storage starts that large. */
   #hint = new Uint32Array(64);
   #dirtyList = new Uint32Array(64);
@@ -104,8 +105,6 @@ export class MetricStore {
   readonly #tags: string[] = [];
   /** The text the slot is found by in its lookup map, to forget it when freed. */
   readonly #keys: string[] = [];
-  /** Extra maps that also find a slot by a name (the emitter's frozen-tags caches); few slots have any. */
-  readonly #alsoIn = new Map<number, [Map<string, number>, string][]>();
   /** A timing slot's samples or a set slot's members, while the interval has any. */
   readonly #held: (TimingSamples | Set<string> | undefined)[] = [];
   /** Untagged keys by name, and tagged keys by "type\x1fname\x1ftags", per lookup index. */
@@ -171,11 +170,12 @@ export class MetricStore {
     this.#pinned[slot] = 1;
   }
 
-  /** Records that `map` also finds the slot by `name`, so freeing it forgets it there too. */
-  alsoFoundIn(slot: number, map: Map<string, number>, name: string): void {
-    const maps = this.#alsoIn.get(slot);
-    if (maps === undefined) this.#alsoIn.set(slot, [[map, name]]);
-    else maps.push([map, name]);
+  /**
+   * The slot's generation (16 bits): it changes when the slot is freed, so a
+   * cache that remembered a slot number can tell it was reused for another key.
+   */
+  generation(slot: number): number {
+    return this.#generation[slot]!;
   }
 
   /** Marks a slot changed this interval. */
@@ -370,11 +370,7 @@ export class MetricStore {
 
   #freeSlot(slot: number): void {
     this.#maps[this.#lookup[slot]!]!.delete(this.#keys[slot]!);
-    const also = this.#alsoIn.get(slot);
-    if (also !== undefined) {
-      for (const [map, name] of also) if (map.get(name) === slot) map.delete(name);
-      this.#alsoIn.delete(slot);
-    }
+    this.#generation[slot] = (this.#generation[slot]! + 1) & 0xffff;
     this.#live[slot] = 0;
     this.#names[slot] = '';
     this.#tags[slot] = '';
@@ -420,6 +416,7 @@ export class MetricStore {
     this.#pinned = grow(this.#pinned, (k) => new Uint8Array(k));
     this.#live = grow(this.#live, (k) => new Uint8Array(k));
     this.#lookup = grow(this.#lookup, (k) => new Uint8Array(k));
+    this.#generation = grow(this.#generation, (k) => new Uint16Array(k));
     this.#hint = grow(this.#hint, (k) => new Uint32Array(k));
     this.#dirtyList = grow(this.#dirtyList, (k) => new Uint32Array(k));
   }

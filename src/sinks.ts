@@ -7,6 +7,7 @@ import type { Writable } from 'node:stream';
 
 import type { FlushResult } from './aggregator';
 import { native } from './native';
+import { countLines } from './transport';
 import { integerOption } from './options';
 
 export interface SinkStats {
@@ -599,11 +600,6 @@ function split(unit: Unit): [Unit, Unit] {
   return [{ pieces: first, failing: false, fails: 0, sibling: b }, b];
 }
 
-function countLines(text: Buffer): number {
-  let n = 0;
-  for (let i = text.indexOf(10); i !== -1; i = text.indexOf(10, i + 1)) n++;
-  return text.length > 0 && text[text.length - 1] !== 10 ? n + 1 : n;
-}
 
 /** A line for a log message: as JSON, invalid UTF-8 shown as U+FFFD, cut at 120 characters. */
 function excerpt(line: Buffer): string {

@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream';
 
 import { type Endpoint, parseEndpoint, resolveEndpoint } from './endpoint';
 import { reasonError } from './errors';
-import { type Transport, type TransportEvents, createTransport } from './transport';
+import { countLines, createTransport, Idle, type Transport, type TransportEvents } from './transport';
 
 export type StatsCb = (error?: Error | null, bytes?: number) => void;
 export type ErrorHandler = (error: Error) => void;
@@ -102,7 +102,7 @@ class WritableTransport implements Transport {
   readonly #writable: Writable;
   readonly #events: TransportEvents;
   #pending = 0;
-  #waiters: (() => void)[] = [];
+  readonly #idle = new Idle();
 
   constructor(writable: Writable, events: TransportEvents) {
     this.#writable = writable;
@@ -121,26 +121,20 @@ class WritableTransport implements Transport {
         this.#pending--;
         if (error) this.#events.dropped([p]);
         else this.#events.sent(p);
-        if (this.#pending === 0) for (const w of this.#waiters.splice(0)) w();
+        if (this.#pending === 0) this.#idle.wake();
       });
     }
   }
 
-  flush(): Promise<void> {
-    if (this.#pending === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
+  /** A Writable that stopped taking data never calls back: at most timeoutMs. */
+  flush(timeoutMs = 2000): Promise<void> {
+    return this.#idle.wait(this.#pending === 0, timeoutMs);
   }
 
-  async close(): Promise<void> {
-    await Promise.race([this.flush(), new Promise((r) => setTimeout(r, 2000).unref())]);
+  async close(timeoutMs = 2000): Promise<void> {
+    await this.flush(timeoutMs);
     this.#writable.destroy();
   }
-}
-
-function countLines(packet: Buffer): number {
-  let lines = 0;
-  for (let i = packet.indexOf(10); i !== -1; i = packet.indexOf(10, i + 1)) lines++;
-  return packet.at(-1) === 10 ? lines : lines + 1;
 }
 
 const warned = new Set<string>();
@@ -205,7 +199,10 @@ export class Sender {
       sent: (packet) => this.#onSent(packet),
     };
     if (target?.endpoint) {
-      this.#transport = createTransport(target.endpoint, events, { maxQueueBytes: options.maxQueueBytes });
+      // Paced as the Emitter's flushes are (a burst of buffered packets is spread
+      // over up to 50 ms, at least 2 packets a millisecond), so a burst of calls
+      // does not overrun a receiver's default socket buffer.
+      this.#transport = createTransport(target.endpoint, events, { maxQueueBytes: options.maxQueueBytes, sendWindow: 50 });
     } else if (target?.stream) {
       this.#transport = new WritableTransport(target.stream, events);
     } else if (target?.error) {

@@ -3,7 +3,7 @@
 /// <reference types="node" preserve="true" />
 import type { Writable } from 'node:stream';
 
-import { reasonError } from './errors';
+import { StatsdError, reasonError } from './errors';
 import { formatDate, formatTags, lineName, lineTags, normalizePrefix, normalizeSuffix, overrideTags,
   sanitizeMetricName, type Tags, withDatadogEnvTags } from './statsd-format';
 import { type ErrorHandler, Sender, type StatsCb, type StatsDStats, report, resolveTarget } from './statsd-sender';
@@ -305,7 +305,10 @@ export class StatsD {
       value = undefined;
     }
     if (value === undefined || value === null) value = 1;
-    this.#sendAll(stat, sign === 1 ? value : -(value as number), '|c', sampleRate, tags, callback);
+    // as hot-shots, -value (`decrement('x', '5')` sends -5); but -value of an
+    // object or symbol may throw (a null-prototype object): it is refused as is
+    const negatable = typeof value !== 'object' && typeof value !== 'symbol' && typeof value !== 'function';
+    this.#sendAll(stat, sign === 1 || !negatable ? value : -(value as number), '|c', sampleRate, tags, callback);
   }
 
   /** A duration in ms, or the ms since a Date. */
@@ -334,10 +337,11 @@ export class StatsD {
   /** A relative gauge change, sent as `+N|g` or `-N|g`. */
   gaugeDelta(stat: Stat, value: number, sampleRate?: Rate, tags?: TagsArg, callback?: StatsCb): void;
   gaugeDelta(stat: unknown, value: unknown, sampleRate?: unknown, tags?: unknown, callback?: unknown): void {
-    const v = value as number;
+    // a non-finite delta stays a number, so it is refused like any other; a
+    // value that is no number at all (Math.abs would throw on some) too
+    const v = typeof value === 'number' ? value : NaN;
     const abs = Math.abs(v);
-    // a non-finite delta stays a number, so it is refused like any other
-    this.#sendAll(stat, Number.isFinite(abs) ? `${v >= 0 ? '+' : '-'}${abs}` : abs, '|g', sampleRate, tags, callback);
+    this.#sendAll(stat, Number.isFinite(abs) ? `${v >= 0 ? '+' : '-'}${abs}` : typeof value === 'number' ? abs : value, '|g', sampleRate, tags, callback);
   }
 
   set(stat: Stat, value: number | string, sampleRate?: Rate, tags?: TagsArg, callback?: StatsCb): void;
@@ -402,6 +406,14 @@ export class StatsD {
   event(title: string, text?: string, options?: EventOptions | null, tags?: TagsArg, callback?: StatsCb): void;
   event(title: unknown, text?: unknown, options?: EventOptions | null, tags?: unknown, callback?: unknown): void {
     if (typeof tags === 'function' && callback === undefined) callback = tags;
+    try {
+      this.#event(title, text, options, tags, callback);
+    } catch (error) {
+      this.#refuse(unwritable(error), typeof callback === 'function' ? callback : undefined);
+    }
+  }
+
+  #event(title: unknown, text: unknown, options: EventOptions | null | undefined, tags: unknown, callback: unknown): void {
     if (this.telegraf) {
       report(new Error('Not supported by Telegraf / InfluxDB'), this.errorHandler, callback);
       return;
@@ -428,6 +440,14 @@ export class StatsD {
   check(name: string, status: number, options?: CheckOptions | null, tags?: TagsArg, callback?: StatsCb): void;
   check(name: unknown, status: unknown, options?: CheckOptions | null, tags?: unknown, callback?: unknown): void {
     if (typeof tags === 'function' && callback === undefined) callback = tags;
+    try {
+      this.#check(name, status, options, tags, callback);
+    } catch (error) {
+      this.#refuse(unwritable(error), typeof callback === 'function' ? callback : undefined);
+    }
+  }
+
+  #check(name: unknown, status: unknown, options: CheckOptions | null | undefined, tags: unknown, callback: unknown): void {
     if (this.telegraf) {
       report(new Error('Not supported by Telegraf / InfluxDB'), this.errorHandler, callback);
       return;
@@ -471,8 +491,19 @@ export class StatsD {
 
   // --- internals ---------------------------------------------------------------
 
-  // hot-shots sendAll: an options object, tags or a callback may stand in the rate's place
+  // Every metric call: nothing it is given may make it throw (a tag value or
+  // name whose String() throws, a null-prototype object): what cannot be
+  // written is refused, counted and reported, as a bad value is.
   #sendAll(stat: unknown, value: unknown, suffix: string, sampleRate: unknown, tags: unknown, callback: unknown): void {
+    try {
+      this.#sendAllOrThrow(stat, value, suffix, sampleRate, tags, callback);
+    } catch (error) {
+      this.#refuse(unwritable(error), typeof callback === 'function' ? callback : undefined);
+    }
+  }
+
+  // hot-shots sendAll: an options object, tags or a callback may stand in the rate's place
+  #sendAllOrThrow(stat: unknown, value: unknown, suffix: string, sampleRate: unknown, tags: unknown, callback: unknown): void {
     let timestamp: unknown;
     if (sampleRate && typeof sampleRate === 'object' && !Array.isArray(sampleRate) &&
         ('sampleRate' in sampleRate || 'tags' in sampleRate || 'timestamp' in sampleRate || 'cardinality' in sampleRate)) {
@@ -686,4 +717,16 @@ export class StatsD {
     }
     return { text, bytes: Buffer.byteLength(text) };
   }
+}
+
+/** A call's argument that could not be written (its String() threw, say), as a StatsdError. */
+function unwritable(error: unknown): StatsdError {
+  if (error instanceof StatsdError) return error;
+  let why: string;
+  try {
+    why = String((error as Error)?.message ?? error);
+  } catch {
+    why = 'an argument could not be read';
+  }
+  return new StatsdError('ERR_STATSD_BAD_VALUE', `not written: ${why}`);
 }

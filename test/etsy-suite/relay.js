@@ -27,7 +27,11 @@ class FlushRelay {
     this.host = options.downstreamHost;
     this.port = options.downstreamPort;
     this.format = options.format === 'pickle' ? 'pickle' : 'plaintext';
-    this.quietMs = options.quietMs ?? 50;
+    // Short: etsy's collect_for() calls a test back again for every connection
+    // that ends after one was open at its timeout (it removes the wrong
+    // listener), so a downstream connection should be open as briefly as
+    // etsy's own (a flush is one write from our daemon: no gap inside it).
+    this.quietMs = options.quietMs ?? 5;
     this.log = options.log ?? (() => {});
     this.pending = Buffer.alloc(0); // bytes of an incomplete line or message
     this.current = undefined; // the downstream connection of the flush being relayed

@@ -38,7 +38,10 @@ async function held() {
   await e.flush();
   const before = await held();
   for (const name of names) {
-    if (type === 'c') e.increment(name);
+    if (type === 'frozen') {
+      // one busy key, a new frozen tags array every call (immer-frozen state, say)
+      for (let i = 0; i < 6; i++) e.increment('mem.frozen', 1, 1, Object.freeze(['env:prod']));
+    } else if (type === 'c') e.increment(name);
     else if (type === 'g') e.gauge(name, 1);
     else if (type === 'ms') for (let j = 0; j < 20; j++) e.timing(name, j);
     else e.set(name, 'member');
