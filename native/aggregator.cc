@@ -186,6 +186,23 @@ void AppendGraphiteTags(std::string_view tags, std::string* out) {
 void Aggregator::NormalizeTags(std::string* key, size_t start) {
   const std::string_view tags = std::string_view(*key).substr(start);
   if (tags.find(';', 1) == std::string_view::npos) return;  // one tag (or none)
+  // Already in order, each name once (senders mostly keep one order): as is.
+  {
+    auto name_at = [&](size_t at) {
+      const size_t end = std::min(tags.find(';', at), tags.size());
+      const std::string_view tag = tags.substr(at, end - at);
+      return std::pair{tag.substr(0, tag.find('=')), end};
+    };
+    auto [previous, end] = name_at(1);
+    bool ordered = true;
+    while (ordered && end < tags.size()) {
+      auto [name, next_end] = name_at(end + 1);
+      ordered = previous < name;
+      previous = name;
+      end = next_end;
+    }
+    if (ordered) return;
+  }
   tag_spans_.clear();
   for (size_t at = 1; at <= tags.size();) {  // tags[0] == ';'
     size_t end = tags.find(';', at);
