@@ -3,7 +3,7 @@
 import { PARSE_REASONS, type ParseReason } from './errors';
 import { DIALECTS, type Dialect } from './metric';
 import { native } from './native';
-import { booleanOption, choiceOption, integerOption, invalidOption } from './options';
+import { booleanOption, choiceOption, integerOption, invalidOption, knownKeys } from './options';
 
 export type Convention = 'brubeck' | 'etsy';
 
@@ -199,7 +199,20 @@ export function checkAggregatorOptions(options: AggregatorOptions): void {
   toNativeOptions(options);
 }
 
+/** Every AggregatorOptions key (checked at construction: a misspelt key is an error). */
+const AGGREGATOR_OPTIONS: readonly (keyof AggregatorOptions)[] = [
+  'convention', 'dialect', 'maxLineBytes', 'flushInterval', 'maxSamplesPerKey', 'maxKeys', 'maxKeyBytes', 'maxSetMembers',
+  'maxIntervalSamples', 'maxIntervalMembers', 'expire', 'reportIdle', 'seed', 'percentiles', 'serverName',
+  'percentThreshold', 'histogram', 'calculatedTimerMetrics', 'legacyNamespace', 'flushCounts', 'keyNameSanitize',
+  'globalPrefix', 'prefixCounter', 'prefixTimer', 'prefixGauge', 'prefixSet', 'globalSuffix', 'prefixStats',
+  'deleteIdleStats', 'deleteCounters', 'deleteTimers', 'deleteSets', 'deleteGauges', 'gaugesMaxTTL',
+];
+
 function toNativeOptions(o: AggregatorOptions): object {
+  if (o === null || typeof o !== 'object') throw invalidOption('options', 'an object', o);
+  knownKeys('Aggregator', o, AGGREGATOR_OPTIONS, {
+    graphite: "etsy statsd's nested graphite: { … } goes to the top level here (legacyNamespace, globalPrefix, …)",
+  });
   const convention = choiceOption('convention', o.convention, 'brubeck', ['brubeck', 'etsy'] as const);
   const deleteIdle = booleanOption('deleteIdleStats', o.deleteIdleStats, false);
   const percentiles = numberList('percentiles', o.percentiles, [0.75, 0.95, 0.98, 0.99, 0.999], (p) => p > 0 && p < 1);

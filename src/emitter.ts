@@ -8,7 +8,7 @@ import { type Endpoint, resolveEndpoint } from './endpoint';
 import { StatsdError, reasonError } from './errors';
 import { Kind, MetricStore, lookupIndex } from './metric-store';
 import type { MetricType } from './metric';
-import { booleanOption, choiceOption, integerOption, invalidOption } from './options';
+import { booleanOption, choiceOption, integerOption, invalidOption, knownKeys } from './options';
 import { formatLine } from './serializer';
 import { type Transport, countLines, createTransport } from './transport';
 
@@ -69,6 +69,12 @@ export interface EmitterOptions {
   /** Environment to read the endpoint from (default process.env). */
   env?: NodeJS.ProcessEnv;
 }
+
+/** Every EmitterOptions key (checked at construction: a misspelt key is an error). */
+const EMITTER_OPTIONS: readonly (keyof EmitterOptions)[] = [
+  'endpoint', 'prefix', 'flushInterval', 'maxPacketBytes', 'convention', 'maxSamplesPerKey', 'globalTags', 'maxQueueBytes',
+  'sendWindow', 'flushTimeout', 'maxKeys', 'idleIntervals', 'maxIntervalSamples', 'dogstatsd', 'env',
+];
 
 export interface EmitterStats {
   /** Lines handed to the kernel. */
@@ -209,6 +215,7 @@ export class Emitter extends EventEmitter {
   constructor(options: EmitterOptions = {}) {
     super();
     if (options === null || typeof options !== 'object') throw invalidOption('options', 'an object', options);
+    knownKeys('Emitter', options, EMITTER_OPTIONS);
     const env = options.env ?? process.env;
     if (env === null || typeof env !== 'object') throw invalidOption('env', 'an object', env);
     const endpoint = resolveEndpoint(options.endpoint, env);

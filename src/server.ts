@@ -10,7 +10,7 @@ import { Aggregator, type AggregatorOptions, type FlushResult, nativeAggregatorO
 import { StatsdError } from './errors';
 import { native, type NativeReceiver, type ReceiverOptions } from './native';
 import { LineAssembler } from './line-assembler';
-import { integerOption } from './options';
+import { integerOption, knownKeys } from './options';
 import { errnoError } from './transport';
 import type { Sink } from './sinks';
 
@@ -82,6 +82,11 @@ export class StatsdServer extends EventEmitter {
 
   constructor(options: ServerOptions) {
     super();
+    // A misspelt key would leave its default in place without a word.
+    knownKeys('StatsdServer', options, ['aggregator', 'udp', 'tcp', 'unix', 'http', 'sinks', 'flushInterval', 'alignFlush']);
+    if (options.udp) knownKeys('StatsdServer udp', options.udp, ['address', 'port', 'workers', 'receiveBuffer', 'heldBytes']);
+    if (options.tcp) knownKeys('StatsdServer tcp', options.tcp, ['address', 'port', 'maxConnections']);
+    if (options.http) knownKeys('StatsdServer http', options.http, ['address', 'port', 'maxConnections', 'timeout']);
     const udp = options.udp;
     if (udp) {
       // checked here: the native receiver casts them to fixed-width integers

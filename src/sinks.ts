@@ -8,7 +8,7 @@ import type { Writable } from 'node:stream';
 import type { FlushResult } from './aggregator';
 import { native } from './native';
 import { countLines } from './transport';
-import { integerOption } from './options';
+import { integerOption, knownKeys } from './options';
 
 export interface SinkStats {
   type: string;
@@ -208,6 +208,7 @@ export class GraphiteSink implements Sink {
   readonly #stats = sinkCounters();
 
   constructor(options: GraphiteSinkOptions) {
+    knownKeys('GraphiteSink', options, ['host', 'port', 'format', 'maxBacklog', 'maxBacklogBytes', 'replayBytes']);
     this.#options = {
       ...options,
       format: options.format ?? 'plaintext',
