@@ -1,7 +1,9 @@
 // The N-API boundary: converts arguments, calls the plain C++ core, exports.
 #include <napi.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "aggregator.h"
 #include "codec.h"
@@ -194,12 +196,50 @@ statsd::AggregatorOptions ReadAggregatorOptions(const Napi::Object& o) {
 // The native half of src/aggregator.ts. Results of ingest/flush land in a
 // Float64Array the TS side hands over once (no object per call):
 //   [0] lines, [1] errors (last ingest)   [2] metrics (last flush)
+// A flush on a libuv worker thread: the aggregator's lock is taken there, so
+// the JS thread (HTTP /ping, TCP input) goes on while a large flush computes
+// percentiles and formats lines. Resolves with { carbon: Buffer, metrics }.
+class FlushWorker : public Napi::AsyncWorker {
+ public:
+  FlushWorker(Napi::Env env, std::shared_ptr<statsd::SharedAggregator> shared, int64_t timestamp, bool pickle)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        shared_(std::move(shared)),
+        timestamp_(timestamp),
+        writer_(pickle ? statsd::GraphiteFormat::kPickle : statsd::GraphiteFormat::kPlaintext) {}
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    std::lock_guard<std::mutex> lock(shared_->mutex);
+    shared_->aggregator.Flush(timestamp_, &writer_);
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Object result = Napi::Object::New(env);
+    const std::string& bytes = writer_.bytes();
+    result.Set("carbon", Napi::Buffer<char>::Copy(env, bytes.data(), bytes.size()));
+    result.Set("metrics", Napi::Number::New(env, static_cast<double>(writer_.metrics())));
+    deferred_.Resolve(result);
+  }
+
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<statsd::SharedAggregator> shared_;
+  int64_t timestamp_;
+  statsd::GraphiteWriter writer_;
+};
+
 class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeAggregator",
                        {InstanceMethod<&JsAggregator::Ingest>("ingest"),
                         InstanceMethod<&JsAggregator::Flush>("flush"),
+                        InstanceMethod<&JsAggregator::FlushAsync>("flushAsync"),
                         InstanceMethod<&JsAggregator::Stats>("stats"),
                         InstanceMethod<&JsAggregator::Snapshot>("snapshot")});
   }
@@ -250,10 +290,26 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
     return Napi::Buffer<char>::Copy(info.Env(), bytes.data(), bytes.size());
   }
 
-  // stats(out: Float64Array): void — see src/aggregator.ts STATS_FIELDS.
+  // flushAsync(timestamp: number, pickle: boolean): Promise<{ carbon, metrics }>
+  // — the same flush as flush(), on a worker thread (FlushWorker).
+  Napi::Value FlushAsync(const Napi::CallbackInfo& info) {
+    const auto timestamp = static_cast<int64_t>(info[0].As<Napi::Number>().DoubleValue());
+    auto* worker = new FlushWorker(info.Env(), shared_, timestamp, info[1].ToBoolean().Value());
+    Napi::Promise promise = worker->Promise();
+    worker->Queue();  // libuv owns it from here and deletes it after OnOK/OnError
+    return promise;
+  }
+
+  // stats(out: Float64Array): void — see src/aggregator.ts STATS_FIELDS. While
+  // a flush holds the aggregator (flushAsync on a worker), the totals of the
+  // last read are given instead of waiting: /ping and /stats never stall on it.
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     double* out = info[0].As<Napi::Float64Array>().Data();
-    std::lock_guard<std::mutex> lock(shared_->mutex);
+    std::unique_lock<std::mutex> lock(shared_->mutex, std::try_to_lock);
+    if (!lock.owns_lock()) {
+      std::copy(last_stats_.begin(), last_stats_.end(), out);
+      return info.Env().Undefined();
+    }
     const statsd::AggregatorStats& s = shared_->aggregator.stats();
     size_t i = 0;
     out[i++] = static_cast<double>(s.packets);
@@ -269,6 +325,7 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
     out[i++] = static_cast<double>(shared_->aggregator.key_bytes());
     out[i++] = static_cast<double>(s.samples_not_stored);
     out[i++] = static_cast<double>(s.nonfinite_dropped);
+    last_stats_.assign(out, out + i);
     return info.Env().Undefined();
   }
 
@@ -296,6 +353,7 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
   std::shared_ptr<statsd::SharedAggregator> shared_;
   std::unique_ptr<statsd::GraphiteWriter> plaintext_;
   std::unique_ptr<statsd::GraphiteWriter> pickle_;
+  std::vector<double> last_stats_;  // the last stats() read (see Stats)
   Napi::Reference<Napi::Float64Array> results_ref_;
   double* results_ = nullptr;
 };

@@ -6,7 +6,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 
-import { Aggregator, type AggregatorOptions, type FlushResult, nativeAggregatorOf } from './aggregator';
+import { Aggregator, type AggregatorOptions, type AggregatorStats, type FlushResult, nativeAggregatorOf } from './aggregator';
 import { StatsdError } from './errors';
 import { native, type NativeReceiver, type ReceiverOptions } from './native';
 import { LineAssembler } from './line-assembler';
@@ -70,6 +70,11 @@ export class StatsdServer extends EventEmitter {
   /** Datapoints in all flushes so far. */
   #datapoints = 0;
   #running = false;
+  /** The scheduled flush under way on a worker thread, if any. */
+  #flushing: Promise<void> | undefined;
+  /** TCP lines that arrived during it, and the connections paused meanwhile. */
+  #tcpWaiting: Buffer[] = [];
+  readonly #tcpPaused = new Set<net.Socket>();
   #lastFlush: { at: number; lines: number; errors: number } = { at: Date.now(), lines: 0, errors: 0 };
   #perSecond = { metrics: 0, errors: 0 };
   readonly #tcpStats = { accepted: 0, refused: 0, resets: 0, truncatedLines: 0, overlongLines: 0, acceptErrors: 0 };
@@ -163,7 +168,18 @@ export class StatsdServer extends EventEmitter {
       this.#tcpStats.accepted++;
       socket.on('data', (chunk: Buffer) => {
         const whole = lines.push(chunk);
-        if (whole) this.aggregator.ingest(whole);
+        if (!whole) return;
+        if (this.#flushing === undefined) {
+          this.aggregator.ingest(whole);
+          return;
+        }
+        // A flush holds the aggregator on a worker thread: ingesting now would
+        // block this thread (and /ping) on its lock. Keep the lines, stop
+        // reading this connection (TCP pushes back on the sender), and go on
+        // once the flush is done.
+        this.#tcpWaiting.push(whole);
+        socket.pause();
+        this.#tcpPaused.add(socket);
       });
       socket.on('error', () => {
         this.#tcpStats.resets++;
@@ -253,7 +269,7 @@ export class StatsdServer extends EventEmitter {
       // Stamped as the peers stamp: brubeck floors the second, etsy rounds it.
       // Flushes a second or more apart never share a second (see flush()).
       const stamp = this.#toSecond(at);
-      this.#flush(interval >= 1000 ? Math.max(stamp, this.#lastStamp + 1) : stamp);
+      this.#flushOffThread(interval >= 1000 ? Math.max(stamp, this.#lastStamp + 1) : stamp);
       this.#schedule();
     }, Math.max(0, this.#nextAt - now));
   }
@@ -276,6 +292,42 @@ export class StatsdServer extends EventEmitter {
     const before = this.aggregator.stats;
     this.#lastStamp = stamp;
     const result = this.aggregator.flush({ timestamp: stamp });
+    this.#flushed(before, result);
+    return result;
+  }
+
+  /**
+   * A scheduled flush, on a worker thread (Aggregator.flushAsync): /ping and
+   * TCP input go on meanwhile. One after another: a flush that outlasts the
+   * interval delays the next.
+   */
+  #flushOffThread(stamp: number): void {
+    this.#lastStamp = stamp;
+    const previous = this.#flushing ?? Promise.resolve();
+    const flushing: Promise<void> = previous.then(async () => {
+      const before = this.aggregator.stats;
+      try {
+        this.#flushed(before, await this.aggregator.flushAsync({ timestamp: stamp }));
+      } catch (error) {
+        this.#error(error as Error);
+      } finally {
+        if (this.#flushing === flushing) {
+          this.#flushing = undefined;
+          this.#resumeTcp();
+        }
+      }
+    });
+    this.#flushing = flushing;
+  }
+
+  /** Ingests the TCP lines kept during a flush and reads the paused connections again. */
+  #resumeTcp(): void {
+    for (const whole of this.#tcpWaiting.splice(0)) this.aggregator.ingest(whole);
+    for (const socket of this.#tcpPaused) socket.resume();
+    this.#tcpPaused.clear();
+  }
+
+  #flushed(before: AggregatorStats, result: FlushResult): void {
     this.#datapoints += result.metrics;
     const seconds = (Date.now() - this.#lastFlush.at) / 1000 || 1;
     this.#perSecond = {
@@ -285,7 +337,6 @@ export class StatsdServer extends EventEmitter {
     this.#lastFlush = { at: Date.now(), lines: before.lines, errors: before.errors };
     for (const sink of this.sinks) sink.write(result);
     this.emit('flush', result);
-    return result;
   }
 
   /** Stops the inputs, flushes what they accepted, delivers it (up to `drainMs`), closes. */
@@ -295,6 +346,8 @@ export class StatsdServer extends EventEmitter {
     const wasRunning = this.#running;
     this.#running = false;
     await this.#closeInputs();
+    await this.#flushing; // a scheduled flush under way comes first
+    this.#resumeTcp();
     if (wasRunning) this.flush();
     await Promise.all(this.sinks.map((s) => s.drain(drainMs)));
     await Promise.all(this.sinks.map((s) => s.close()));
