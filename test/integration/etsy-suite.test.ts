@@ -1,7 +1,7 @@
 // etsy statsd 0.9's own graphite tests (node_modules/statsd/test/graphite_*.js,
 // nodeunit) against our daemon. Each test file spawns `node stats.js CONFIG`
-// from its working directory; run from test/etsy-suite, that is our launcher
-// (test/etsy-suite/stats.js: our CLI on the same etsy config file, behind a
+// from its working directory; run from test/helpers/etsy-suite, that is our launcher
+// (test/helpers/etsy-suite/stats.js: our CLI on the same etsy config file, behind a
 // relay that turns our persistent carbon connection into etsy's one connection
 // per flush). The files run one at a time: they all use UDP 8125 and carbon on
 // TCP 31337, fixed.
@@ -21,7 +21,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.join(__dirname, '..', '..');
 const SUITE = path.join(ROOT, 'node_modules', 'statsd', 'test');
-const ADAPTER = path.join(ROOT, 'test', 'etsy-suite');
+const ADAPTER = path.join(ROOT, 'test', 'helpers', 'etsy-suite');
 const NODEUNIT = path.join(ROOT, 'node_modules', 'nodeunit', 'bin', 'nodeunit');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const FILE_TIMEOUT_MS = 90_000;

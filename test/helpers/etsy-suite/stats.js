@@ -28,7 +28,7 @@ const vm = require('node:vm');
 
 const { FlushRelay } = require('./relay');
 
-const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
+const CLI = path.join(__dirname, '..', '..', '..', 'dist', 'cli.js');
 
 function log(message) {
   process.stderr.write(`etsy-suite launcher: ${message}\n`);
