@@ -70,8 +70,9 @@ export class StatsdServer extends EventEmitter {
   /** Datapoints in all flushes so far. */
   #datapoints = 0;
   #running = false;
-  /** The scheduled flush under way on a worker thread, if any. */
+  /** The scheduled flush under way on a worker thread, if any, and the stamp of one due after it. */
   #flushing: Promise<void> | undefined;
+  #flushDue: number | undefined;
   /** TCP lines that arrived during it, and the connections paused meanwhile. */
   #tcpWaiting: Buffer[] = [];
   readonly #tcpPaused = new Set<net.Socket>();
@@ -298,26 +299,30 @@ export class StatsdServer extends EventEmitter {
 
   /**
    * A scheduled flush, on a worker thread (Aggregator.flushAsync): /ping and
-   * TCP input go on meanwhile. One after another: a flush that outlasts the
-   * interval delays the next.
+   * TCP input go on meanwhile. A flush due while one is under way waits for
+   * it, and only the latest such flush does (what the skipped ones would have
+   * reported is in it): flushes slower than the interval never queue up.
    */
   #flushOffThread(stamp: number): void {
     this.#lastStamp = stamp;
-    const previous = this.#flushing ?? Promise.resolve();
-    const flushing: Promise<void> = previous.then(async () => {
-      const before = this.aggregator.stats;
-      try {
-        this.#flushed(before, await this.aggregator.flushAsync({ timestamp: stamp }));
-      } catch (error) {
-        this.#error(error as Error);
-      } finally {
-        if (this.#flushing === flushing) {
-          this.#flushing = undefined;
-          this.#resumeTcp();
+    if (this.#flushing !== undefined) {
+      this.#flushDue = stamp;
+      return;
+    }
+    this.#flushing = (async () => {
+      for (let due: number | undefined = stamp; due !== undefined; ) {
+        const before = this.aggregator.stats;
+        try {
+          this.#flushed(before, await this.aggregator.flushAsync({ timestamp: due }));
+        } catch (error) {
+          this.#error(error as Error);
         }
+        due = this.#flushDue;
+        this.#flushDue = undefined;
       }
-    });
-    this.#flushing = flushing;
+      this.#flushing = undefined;
+      this.#resumeTcp();
+    })();
   }
 
   /** Ingests the TCP lines kept during a flush and reads the paused connections again. */
@@ -346,6 +351,7 @@ export class StatsdServer extends EventEmitter {
     const wasRunning = this.#running;
     this.#running = false;
     await this.#closeInputs();
+    this.#flushDue = undefined; // the final flush below reports it
     await this.#flushing; // a scheduled flush under way comes first
     this.#resumeTcp();
     if (wasRunning) this.flush();

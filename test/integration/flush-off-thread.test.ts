@@ -84,3 +84,28 @@ it('/ping answers and TCP lines are taken while a scheduled flush of 400k timers
   await until(async () => server.stats.aggregator.lines - linesBefore === pings.length, 30_000, () => `TCP lines: ${server.stats.aggregator.lines - linesBefore} of ${pings.length}`);
   expect(server.stats.tcp.truncatedLines).toBe(0);
 });
+
+it('flushes slower than the interval are not queued one behind another: stop() settles after the one under way', { timeout: 120_000 }, async () => {
+  let flushes = 0;
+  const sink: Sink = {
+    name: 'count',
+    write: () => void flushes++,
+    drain: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+    stats: () => ({ type: 'count', connected: true, flushesSent: 0, metricsSent: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0, flushesReplayed: 0, replaysDropped: 0, backlog: 0 }),
+  };
+  // every flush walks 400k timer keys (reportIdle); the interval is far shorter
+  const server = new StatsdServer({ sinks: [sink], flushInterval: 10, aggregator: { reportIdle: true } });
+  await timers(server, 400_000);
+  const t0 = performance.now();
+  server.flush();
+  const flushMs = performance.now() - t0;
+  await server.start();
+  await new Promise((resolve) => setTimeout(resolve, Math.max(1000, 5 * flushMs))); // ~100+ intervals due
+  const stopping = performance.now();
+  await server.stop(100);
+  const stopMs = performance.now() - stopping;
+  if (process.env.MEASURE) console.log(`flush ${flushMs.toFixed(0)} ms, ${flushes} flushes, stop ${stopMs.toFixed(0)} ms`);
+  // queued, stop() waited for every flush due meanwhile (~100 of them)
+  expect(stopMs).toBeLessThan(5 * flushMs + 2000);
+});
