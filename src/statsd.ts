@@ -697,7 +697,14 @@ export class StatsD {
       if (cache.size >= CACHE_LIMIT) cache.clear();
       cache.set(key, tail);
     }
-    if (Array.isArray(tags)) this.#lastTags = { array: tags, items: [...(tags as string[])], tail };
+    if (Array.isArray(tags)) {
+      // remembered in place: a caller that builds a new array per call costs no allocation here
+      const last = this.#lastTags;
+      last.array = tags;
+      last.items.length = 0;
+      for (const t of tags as unknown[]) last.items.push(t);
+      last.tail = tail;
+    }
     return tail;
   }
 
