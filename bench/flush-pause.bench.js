@@ -92,7 +92,7 @@ const nullSink = {
 };
 
 async function variant(id) {
-  const { StatsdServer } = require('../dist/server');
+  const { StatsdServer } = require('../dist/daemon/server');
   if (!Object.hasOwn(VARIANTS, id)) throw new Error(`--variant is one of ${Object.keys(VARIANTS).join(', ')}, not ${id}`);
   const { heldBytes } = VARIANTS[id];
   const server = new StatsdServer({

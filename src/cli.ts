@@ -2,12 +2,12 @@
 // Command line: `statsd-native serve` runs the daemon (DESIGN §7).
 import { parseArgs } from 'node:util';
 
-import { type DaemonConfig, defaultConfig, loadConfig } from './config';
-import { parseEndpoint } from './endpoint';
-import { StatsdError } from './errors';
-import { StatsdServer } from './server';
-import { GraphiteCounterSink, type LoadOptions, runLoad, runPrefix } from './load';
-import { GraphiteSink, type Sink, StreamSink } from './sinks';
+import { type DaemonConfig, defaultConfig, loadConfig } from './daemon/config/config';
+import { parseEndpoint } from './net/endpoint';
+import { StatsdError } from './core/errors';
+import { StatsdServer } from './daemon/server';
+import { GraphiteCounterSink, type LoadOptions, runLoad, runPrefix } from './load/load';
+import { GraphiteSink, type Sink, StreamSink } from './daemon/sinks/sinks';
 
 const USAGE = `Usage: statsd-native serve [options]
        statsd-native load --target HOST:PORT [options]

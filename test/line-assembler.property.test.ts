@@ -11,7 +11,7 @@
 import * as fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 
-import { LineAssembler } from '../src/line-assembler';
+import { LineAssembler } from '../src/daemon/inputs/line-assembler';
 
 /** One line of the stream: [start, end) in stream offsets; `end` is its '\n', or the stream's end. */
 interface Segment {

@@ -11,7 +11,7 @@
 // turns them into labels). Values are the numbers as read, before any unit
 // conversion (statsd_exporter divides ms by 1000) or meaning (the agent and
 // gostatsd set a gauge to `+5`, statsd_exporter adds 5: the number is 5).
-import type { MetricBatch } from '../../src/codec';
+import type { MetricBatch } from '../../src/codec/parse';
 
 export type Peer = 'dogstatsd' | 'gostatsd' | 'statsd_exporter';
 

@@ -12,9 +12,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 // carbon writes in ~1 s cycles and slows down on a loaded machine: generous limits.
 vi.setConfig({ testTimeout: 60_000 });
 
-import { Emitter } from '../../src/emitter';
-import { StatsdServer } from '../../src/server';
-import { GraphiteSink } from '../../src/sinks';
+import { Emitter } from '../../src/emitter/emitter';
+import { StatsdServer } from '../../src/daemon/server';
+import { GraphiteSink } from '../../src/daemon/sinks/sinks';
 import { Carbon, carbonMissing, points, valueAt } from '../helpers/carbon';
 import { DaemonProcess } from '../helpers/daemon-cli';
 import { sleep } from '../helpers/receivers';

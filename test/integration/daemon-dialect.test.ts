@@ -8,7 +8,7 @@ import * as path from 'node:path';
 
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
-import { loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/daemon/config/config';
 import { DaemonProcess, sendUdp } from '../helpers/daemon-cli';
 import { tempDir, until } from '../helpers/receivers';
 

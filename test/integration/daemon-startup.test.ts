@@ -9,7 +9,7 @@ import * as path from 'node:path';
 
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
-import { native } from '../../src/native';
+import { native } from '../../src/core/native';
 import { DaemonProcess, type Exit, httpGet } from '../helpers/daemon-cli';
 import { sleep, tempDir } from '../helpers/receivers';
 

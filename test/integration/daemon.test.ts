@@ -10,8 +10,8 @@ import * as path from 'node:path';
 
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
-import { native } from '../../src/native';
-import { StatsdServer } from '../../src/server';
+import { native } from '../../src/core/native';
+import { StatsdServer } from '../../src/daemon/server';
 import {
   DaemonProcess,
   carbonLines,

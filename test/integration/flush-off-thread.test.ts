@@ -8,8 +8,8 @@ import * as net from 'node:net';
 
 import { afterEach, expect, it } from 'vitest';
 
-import { StatsdServer } from '../../src/server';
-import type { Sink } from '../../src/sinks';
+import { StatsdServer } from '../../src/daemon/server';
+import type { Sink } from '../../src/daemon/sinks/sinks';
 import { until } from '../helpers/receivers';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];

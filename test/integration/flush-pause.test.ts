@@ -5,8 +5,8 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { StatsdServer } from '../../src/server';
-import type { Sink } from '../../src/sinks';
+import { StatsdServer } from '../../src/daemon/server';
+import type { Sink } from '../../src/daemon/sinks/sinks';
 import { CLI, sendUdp } from '../helpers/daemon-cli';
 import { sleep, until } from '../helpers/receivers';
 

@@ -7,9 +7,9 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { FlushResult } from '../../src/aggregator';
-import { loadConfig } from '../../src/config';
-import { GraphiteSink } from '../../src/sinks';
+import type { FlushResult } from '../../src/aggregator/aggregator';
+import { loadConfig } from '../../src/daemon/config/config';
+import { GraphiteSink } from '../../src/daemon/sinks/sinks';
 import { DaemonProcess } from '../helpers/daemon-cli';
 import { ScriptedCarbon } from '../helpers/scripted-carbon';
 import { tempDir, until } from '../helpers/receivers';

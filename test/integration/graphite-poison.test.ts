@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { FlushResult } from '../../src/aggregator';
-import { GraphiteSink, type GraphiteSinkOptions } from '../../src/sinks';
+import type { FlushResult } from '../../src/aggregator/aggregator';
+import { GraphiteSink, type GraphiteSinkOptions } from '../../src/daemon/sinks/sinks';
 import { Carbon, carbonMissing } from '../helpers/carbon';
 import { sleep, until } from '../helpers/receivers';
 

@@ -4,8 +4,8 @@
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { FlushResult } from '../../src/aggregator';
-import { GraphiteSink, type GraphiteSinkOptions } from '../../src/sinks';
+import type { FlushResult } from '../../src/aggregator/aggregator';
+import { GraphiteSink, type GraphiteSinkOptions } from '../../src/daemon/sinks/sinks';
 import { ScriptedCarbon } from '../helpers/scripted-carbon';
 import { sleep, waitFor } from '../helpers/receivers';
 

@@ -9,7 +9,7 @@ import * as net from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { StatsdServer } from '../../src/server';
+import { StatsdServer } from '../../src/daemon/server';
 import { DaemonProcess, httpGet, sendUdp } from '../helpers/daemon-cli';
 import { until } from '../helpers/receivers';
 

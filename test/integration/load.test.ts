@@ -6,9 +6,9 @@ import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { parse } from '../../src';
-import { GraphiteCounterSink, buildPackets, runLoad } from '../../src/load';
-import { StatsdServer } from '../../src/server';
-import { GraphiteSink } from '../../src/sinks';
+import { GraphiteCounterSink, buildPackets, runLoad } from '../../src/load/load';
+import { StatsdServer } from '../../src/daemon/server';
+import { GraphiteSink } from '../../src/daemon/sinks/sinks';
 import { CLI } from '../helpers/daemon-cli';
 
 const cleanup: (() => Promise<void> | void)[] = [];

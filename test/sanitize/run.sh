@@ -33,7 +33,7 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan"
 
 # Preflight: the package loads this addon, with the ASan runtime in the process.
 node -e '
-  require("./dist/native.js");
+  require("./dist/core/native.js");
   const fs = require("fs");
   const maps = fs.readFileSync("/proc/self/maps", "utf8");
   for (const want of [process.env.STATSD_NATIVE_ADDON, process.env.LD_PRELOAD].map((f) => fs.realpathSync(f))) {

@@ -3,13 +3,13 @@
 /// <reference types="node" preserve="true" />
 import type { Writable } from 'node:stream';
 
-import { StatsdError, reasonError } from './errors';
+import { StatsdError, reasonError } from '../core/errors';
 import { formatDate, formatTags, lineName, lineTags, normalizePrefix, normalizeSuffix, overrideTags,
-  sanitizeMetricName, type Tags, withDatadogEnvTags } from './statsd-format';
-import { type ErrorHandler, Sender, type StatsCb, type StatsDStats, report, resolveTarget } from './statsd-sender';
+  sanitizeMetricName, type Tags, withDatadogEnvTags } from './format';
+import { type ErrorHandler, Sender, type StatsCb, type StatsDStats, report, resolveTarget } from './sender';
 
-export type { Tags } from './statsd-format';
-export type { StatsCb, StatsDStats } from './statsd-sender';
+export type { Tags } from './format';
+export type { StatsCb, StatsDStats } from './sender';
 
 /** hot-shots 17's constructor options; see README "Migrating from hot-shots" for what is ignored. */
 export interface ClientOptions {

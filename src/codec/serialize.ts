@@ -10,10 +10,10 @@ import {
   PACK_TRAILING_NEWLINE,
   TAG_SEPARATOR,
   splitPackets,
-} from './batch';
-import { PARSE_REASONS, type ParseReason, reasonError } from './errors';
+} from './line-batch';
+import { PARSE_REASONS, type ParseReason, reasonError } from '../core/errors';
 import { METRIC_TYPE_CODE, type MetricInput } from './metric';
-import { booleanOption, choiceOption, integerOption } from './options';
+import { booleanOption, choiceOption, integerOption } from '../core/options';
 
 export interface PackOptions {
   /** Largest packet in bytes (default 1432: a 1500-byte MTU less IP/UDP headers). */

@@ -3,7 +3,7 @@
 // It is deliberately simple, not fast.
 import { isUtf8 } from 'node:buffer';
 
-import type { ParseReason } from './errors';
+import type { ParseReason } from '../core/errors';
 import type { Dialect, Metric, MetricType } from './metric';
 
 export type ReferenceResult = { ok: true; metrics: Metric[] } | { ok: false; reason: ParseReason };

@@ -3,14 +3,14 @@
 /// <reference types="node" preserve="true" />
 import { EventEmitter } from 'node:events';
 
-import { LineBatch, PACK_TRAILING_NEWLINE, splitPackets } from './batch';
-import { type Endpoint, resolveEndpoint } from './endpoint';
-import { StatsdError, reasonError } from './errors';
+import { LineBatch, PACK_TRAILING_NEWLINE, splitPackets } from '../codec/line-batch';
+import { type Endpoint, resolveEndpoint } from '../net/endpoint';
+import { StatsdError, reasonError } from '../core/errors';
 import { Kind, MetricStore, lookupIndex } from './metric-store';
-import type { MetricType } from './metric';
-import { booleanOption, choiceOption, integerOption, invalidOption, knownKeys } from './options';
-import { formatLine } from './serializer';
-import { type Transport, countLines, createTransport } from './transport';
+import type { MetricType } from '../codec/metric';
+import { booleanOption, choiceOption, integerOption, invalidOption, knownKeys } from '../core/options';
+import { formatLine } from '../codec/serialize';
+import { type Transport, countLines, createTransport } from '../net/transport';
 
 export interface EmitterOptions {
   /** `host:port`, `udp://…`, `tcp://…`, `unix:///path`, `unixstream:///path`; else from the environment. */

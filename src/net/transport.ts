@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 
 import type { Endpoint } from './endpoint';
-import { native, type NativeUnixDatagram } from './native';
+import { native, type NativeUnixDatagram } from '../core/native';
 
 export interface TransportEvents {
   /** A network failure; the transport keeps going (reconnects, re-resolves). */

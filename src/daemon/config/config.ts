@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import * as vm from 'node:vm';
 
-import { type AggregatorOptions, checkAggregatorOptions } from './aggregator';
-import { StatsdError } from './errors';
+import { type AggregatorOptions, checkAggregatorOptions } from '../../aggregator/aggregator';
+import { StatsdError } from '../../core/errors';
 
 export interface DaemonConfig {
   aggregator: AggregatorOptions;

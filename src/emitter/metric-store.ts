@@ -3,8 +3,8 @@
 // follows use: timing samples and set members are held only while a key has
 // them, slots of keys idle for `idleIntervals` flushes are freed for reuse,
 // and `maxKeys` and `maxIntervalSamples` bound the rest.
-import { FLAG_RELATIVE, FLAG_TAGS, FLAG_TEXT, type LineBatch, TAG_SEPARATOR } from './batch';
-import { METRIC_TYPE_CODE, type MetricType } from './metric';
+import { FLAG_RELATIVE, FLAG_TAGS, FLAG_TEXT, type LineBatch, TAG_SEPARATOR } from '../codec/line-batch';
+import { METRIC_TYPE_CODE, type MetricType } from '../codec/metric';
 
 export enum Kind {
   Counter,

@@ -1,9 +1,9 @@
 // Bulk and single-line parsing over the native parser, with lazily built Metrics.
 /// <reference types="node" preserve="true" />
-import { PARSE_REASONS, type ParseReason, StatsdError, reasonError } from './errors';
+import { PARSE_REASONS, type ParseReason, StatsdError, reasonError } from '../core/errors';
 import { DIALECTS, type Dialect, METRIC_TYPES, type Metric } from './metric';
-import { native } from './native';
-import { choiceOption, integerOption } from './options';
+import { native } from '../core/native';
+import { choiceOption, integerOption } from '../core/options';
 
 export interface ParseOptions {
   /** `full` (default): DESIGN §4. `brubeck`: only what brubeck accepts. */

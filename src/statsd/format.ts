@@ -2,7 +2,7 @@
 // with '_' in names and tags, how it merges tags, prefixes and timestamps — ported
 // so the same calls give the same lines. What we refuse on top of it is in statsd.ts.
 /// <reference types="node" preserve="true" />
-import { formatLine } from './serializer';
+import { formatLine } from '../codec/serialize';
 
 /** A hot-shots tag list: `['k:v', 'flag']` or `{ k: 'v' }`. */
 export type Tags = { [key: string]: string } | string[];

@@ -1,8 +1,8 @@
 // The line batch the native packer reads (native/serializer.h PackBatch),
 // filled one line at a time without a JS object per line.
 /// <reference types="node" preserve="true" />
-import { StatsdError } from './errors';
-import { native } from './native';
+import { StatsdError } from '../core/errors';
+import { native } from '../core/native';
 
 const STRIDE = 4;
 export const FLAG_RELATIVE = 1 << 4;

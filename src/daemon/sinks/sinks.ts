@@ -5,10 +5,10 @@ import { isUtf8 } from 'node:buffer';
 import * as net from 'node:net';
 import type { Writable } from 'node:stream';
 
-import type { FlushResult } from './aggregator';
-import { native } from './native';
-import { countLines } from './transport';
-import { integerOption, knownKeys } from './options';
+import type { FlushResult } from '../../aggregator/aggregator';
+import { native } from '../../core/native';
+import { countLines } from '../../net/transport';
+import { integerOption, knownKeys } from '../../core/options';
 
 export interface SinkStats {
   type: string;

@@ -2,7 +2,7 @@
 /// <reference types="node" preserve="true" />
 import * as net from 'node:net';
 
-import { StatsdError } from './errors';
+import { StatsdError } from '../core/errors';
 
 export type TransportKind = 'udp' | 'tcp' | 'unix' | 'unixstream';
 

@@ -67,7 +67,7 @@ export interface NativeBinding {
   layout: NativeLayout;
 }
 
-const ADDON = process.env.STATSD_NATIVE_ADDON || path.join(__dirname, '..', 'build', 'Release', 'statsd_native.node');
+const ADDON = process.env.STATSD_NATIVE_ADDON || path.join(__dirname, '..', '..', 'build', 'Release', 'statsd_native.node');
 
 function load(): NativeBinding {
   try {

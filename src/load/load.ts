@@ -5,10 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 
-import { parseEndpoint } from './endpoint';
-import { StatsdError } from './errors';
-import { invalidOption } from './options';
-import { type Transport, createTransport } from './transport';
+import { parseEndpoint } from '../net/endpoint';
+import { StatsdError } from '../core/errors';
+import { invalidOption } from '../core/options';
+import { type Transport, createTransport } from '../net/transport';
 
 export interface LoadOptions {
   /** Server endpoint (udp://, tcp://, unix://, unixstream:// or host:port). */

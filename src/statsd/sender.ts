@@ -5,9 +5,9 @@
 import * as net from 'node:net';
 import type { Writable } from 'node:stream';
 
-import { type Endpoint, parseEndpoint, resolveEndpoint } from './endpoint';
-import { reasonError } from './errors';
-import { countLines, createTransport, Idle, type Transport, type TransportEvents } from './transport';
+import { type Endpoint, parseEndpoint, resolveEndpoint } from '../net/endpoint';
+import { reasonError } from '../core/errors';
+import { countLines, createTransport, Idle, type Transport, type TransportEvents } from '../net/transport';
 
 export type StatsCb = (error?: Error | null, bytes?: number) => void;
 export type ErrorHandler = (error: Error) => void;

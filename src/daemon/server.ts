@@ -6,13 +6,12 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 
-import { Aggregator, type AggregatorOptions, type AggregatorStats, type FlushResult, nativeAggregatorOf } from './aggregator';
-import { StatsdError } from './errors';
-import { native, type NativeReceiver, type ReceiverOptions } from './native';
-import { LineAssembler } from './line-assembler';
-import { integerOption, knownKeys } from './options';
-import { errnoError } from './transport';
-import type { Sink } from './sinks';
+import { Aggregator, type AggregatorOptions, type AggregatorStats, type FlushResult } from '../aggregator/aggregator';
+import { StatsdError } from '../core/errors';
+import { DatagramInput, type DatagramInputOptions } from './inputs/datagram';
+import { LineAssembler } from './inputs/line-assembler';
+import { integerOption, knownKeys } from '../core/options';
+import type { Sink } from './sinks/sinks';
 
 export interface ServerOptions {
   aggregator?: AggregatorOptions;
@@ -51,14 +50,14 @@ export interface ServerOptions {
   alignFlush?: boolean;
 }
 
-const VERSION: string = (require('../package.json') as { version: string }).version;
+const VERSION: string = (require('../../package.json') as { version: string }).version;
 
 export class StatsdServer extends EventEmitter {
   readonly aggregator: Aggregator;
   readonly sinks: readonly Sink[];
   readonly #options: ServerOptions;
   readonly #flushInterval: number;
-  #receivers: { receiver: NativeReceiver; unix: boolean }[] = [];
+  #datagramInputs: DatagramInput[] = [];
   #tcp: net.Server | undefined;
   #http: http.Server | undefined;
   /** Open TCP input connections and their line buffers. */
@@ -81,7 +80,6 @@ export class StatsdServer extends EventEmitter {
   readonly #tcpStats = { accepted: 0, refused: 0, resets: 0, truncatedLines: 0, overlongLines: 0, acceptErrors: 0 };
   /** `connections` open now; the others are totals. */
   readonly #httpStats = { connections: 0, refused: 0, timeouts: 0, requests: 0, acceptErrors: 0 };
-  readonly #receiverStats = new Float64Array(8);
   udpPort = 0;
   tcpPort = 0;
   httpPort = 0;
@@ -121,20 +119,19 @@ export class StatsdServer extends EventEmitter {
     try {
       const udp = this.#options.udp;
       if (udp) {
-        const stats = this.#startReceiver({
+        const input = this.#startDatagrams({
           address: udp.address ?? '127.0.0.1',
           port: udp.port ?? 8125,
           unix: false,
           workers: udp.workers ?? 1,
-          batch: 64,
           receiveBuffer: udp.receiveBuffer ?? 32 << 20,
           heldBytes: udp.heldBytes ?? 64 << 20,
         });
-        this.udpPort = stats[0]!;
+        this.udpPort = input.stats.port;
       }
       if (this.#options.unix) {
         const heldBytes = this.#options.udp?.heldBytes ?? 64 << 20;
-        this.#startReceiver({ address: this.#options.unix, port: 0, unix: true, workers: 1, batch: 64, receiveBuffer: 8 << 20, heldBytes });
+        this.#startDatagrams({ address: this.#options.unix, port: 0, unix: true, workers: 1, receiveBuffer: 8 << 20, heldBytes });
       }
       if (this.#options.tcp) this.tcpPort = await this.#startTcp(this.#options.tcp);
       if (this.#options.http) this.httpPort = await this.#startHttp(this.#options.http);
@@ -148,17 +145,11 @@ export class StatsdServer extends EventEmitter {
     this.#schedule();
   }
 
-  #startReceiver(options: ReceiverOptions): Float64Array {
-    const receiver = new native.Receiver(nativeAggregatorOf(this.aggregator), options);
-    const errno = receiver.start();
-    if (errno !== 0) {
-      const where = options.unix ? `unix://${options.address}` : `udp://${options.address}:${options.port}`;
-      throw errnoError(errno, `cannot listen on ${where}`);
-    }
-    this.#receivers.push({ receiver, unix: options.unix });
-    const stats = new Float64Array(8);
-    receiver.stats(stats);
-    return stats;
+  #startDatagrams(options: DatagramInputOptions): DatagramInput {
+    const input = new DatagramInput(this.aggregator, options);
+    input.start();
+    this.#datagramInputs.push(input);
+    return input;
   }
 
   #startTcp(options: NonNullable<ServerOptions['tcp']>): Promise<number> {
@@ -360,8 +351,8 @@ export class StatsdServer extends EventEmitter {
   }
 
   async #closeInputs(): Promise<void> {
-    for (const r of this.#receivers) r.receiver.stop();
-    this.#receivers = [];
+    for (const input of this.#datagramInputs) input.stop();
+    this.#datagramInputs = [];
     // Ask TCP senders to finish (FIN); one that has not closed its side within
     // a second is cut off, so a stuck client cannot hold up the shutdown
     // (nor can an HTTP client that never finishes its request).
@@ -380,16 +371,15 @@ export class StatsdServer extends EventEmitter {
   get stats() {
     // datagram inputs (UDP and unix) summed; receiveBuffer is the UDP socket's
     const udp = { datagrams: 0, bytes: 0, kernelDrops: 0, receiveErrors: 0, truncated: 0, receiveBuffer: 0, heldWhileBusy: 0 };
-    for (const { receiver, unix } of this.#receivers) {
-      const s = this.#receiverStats;
-      receiver.stats(s);
-      if (!unix) udp.receiveBuffer = s[1]!;
-      udp.datagrams += s[2]!;
-      udp.bytes += s[3]!;
-      udp.kernelDrops += s[4]!;
-      udp.receiveErrors += s[5]!;
-      udp.truncated += s[6]!;
-      udp.heldWhileBusy += s[7]!;
+    for (const input of this.#datagramInputs) {
+      const s = input.stats;
+      if (!input.options.unix) udp.receiveBuffer = s.receiveBuffer;
+      udp.datagrams += s.datagrams;
+      udp.bytes += s.bytes;
+      udp.kernelDrops += s.kernelDrops;
+      udp.receiveErrors += s.receiveErrors;
+      udp.truncated += s.truncated;
+      udp.heldWhileBusy += s.heldWhileBusy;
     }
     return {
       aggregator: this.aggregator.stats,

@@ -1,9 +1,9 @@
 // Aggregator: the native engine behind a validated, typed API (DESIGN.md §5).
 /// <reference types="node" preserve="true" />
-import { PARSE_REASONS, type ParseReason } from './errors';
-import { DIALECTS, type Dialect } from './metric';
-import { native } from './native';
-import { booleanOption, choiceOption, integerOption, invalidOption, knownKeys } from './options';
+import { PARSE_REASONS, type ParseReason } from '../core/errors';
+import { DIALECTS, type Dialect } from '../codec/metric';
+import { native } from '../core/native';
+import { booleanOption, choiceOption, integerOption, invalidOption, knownKeys } from '../core/options';
 
 export type Convention = 'brubeck' | 'etsy';
 
@@ -140,14 +140,13 @@ const NativeAggregatorCtor = (native as unknown as { Aggregator: NativeAggregato
 
 const STATS_FIELDS = 8 + PARSE_REASONS.length + 4;
 
-// The native object behind each Aggregator, for the native UDP receiver
-// (src/server.ts); not part of the public API.
-const natives = new WeakMap<Aggregator, NativeAggregator>();
-
-/** @internal */
-export function nativeAggregatorOf(aggregator: Aggregator): object {
-  return natives.get(aggregator)!;
-}
+/**
+ * The key of the native object behind an Aggregator, for the daemon's native
+ * datagram input (src/daemon/inputs/datagram.ts), whose receiving threads
+ * ingest into it directly. Not exported from the package.
+ * @internal
+ */
+export const kNativeAggregator: unique symbol = Symbol('statsd-native aggregator');
 
 function stringOption(name: string, value: unknown, fallback: string): string {
   if (value === undefined) return fallback;
@@ -276,6 +275,11 @@ function toNativeOptions(o: AggregatorOptions): object {
 export class Aggregator {
   readonly convention: Convention;
   readonly #native: NativeAggregator;
+
+  /** @internal the native object, for the daemon's datagram input */
+  get [kNativeAggregator](): object {
+    return this.#native;
+  }
   readonly #results = new Float64Array(3);
   readonly #stats = new Float64Array(STATS_FIELDS);
 
@@ -283,7 +287,6 @@ export class Aggregator {
     const resolved = toNativeOptions(options);
     this.convention = (resolved as { convention: number }).convention === 0 ? 'brubeck' : 'etsy';
     this.#native = new NativeAggregatorCtor(resolved, this.#results);
-    natives.set(this, this.#native);
   }
 
   /** Parses and aggregates one datagram or chunk of whole lines. */
