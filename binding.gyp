@@ -5,11 +5,17 @@
       "sources": [
         "native/aggregator.cc",
         "native/binding.cc",
+        "native/binding_layout.cc",
         "native/codec.cc",
+        "native/etsy_names.cc",
+        "native/flush_brubeck.cc",
+        "native/flush_etsy.cc",
         "native/graphite.cc",
         "native/histogram.cc",
+        "native/metric_key.cc",
         "native/number.cc",
         "native/serializer.cc",
+        "native/snapshot.cc",
         "native/udp_receiver.cc",
         "native/unix_socket.cc"
       ],

@@ -1,5 +1,15 @@
 // The aggregation engine: a metric table fed by parsed lines, flushed to Graphite
 // in brubeck's convention (default) or etsy statsd's (DESIGN.md §5).
+// Contract: Ingest counts every line once (lines + errors); Flush writes every
+// reportable key and starts a new interval; nothing here is thread-safe.
+// The class is implemented by concern:
+//   aggregator.cc     construction, ingest pipeline, flush lifecycle (expiry)
+//   flush_brubeck.cc  brubeck's Graphite names and statistics
+//   flush_etsy.cc     etsy statsd 0.9's Graphite names and statistics
+//   snapshot.cc       JSON views of keys (Snapshot, Describe)
+//   aggregator_entry.h  one key's state, shared by those files
+//   metric_key.h      the stored key;  etsy_names.h  etsy sanitizing, namespaces
+//   aggregator_options.h  the options
 #ifndef STATSD_AGGREGATOR_H_
 #define STATSD_AGGREGATOR_H_
 
@@ -10,83 +20,15 @@
 #include <string_view>
 #include <vector>
 
+#include "aggregator_options.h"
 #include "codec.h"
+#include "etsy_names.h"
 #include "graphite.h"
 #include "histogram.h"
 #include "key_table.h"
+#include "metric_key.h"
 
 namespace statsd {
-
-enum class Convention : uint8_t { kBrubeck = 0, kEtsy = 1 };
-
-// A percentile or etsy percentThreshold and the text its output names use:
-// brubeck's whole suffix (".percentile.999" for 0.999); etsy's threshold name
-// ("90", "top10" for -10, "99_9" for 99.9).
-struct Percentile {
-  double value;
-  std::string name;
-};
-
-// etsy `histogram` entry: applies to timers whose key contains `metric`.
-struct HistogramBins {
-  std::string metric;
-  std::vector<double> bounds;      // exclusive upper bounds; +inf allowed
-  std::vector<std::string> names;  // "bin_0_5", "bin_inf"
-};
-
-// Every field mirrors the TS option of the same name (src/aggregator.ts).
-struct AggregatorOptions {
-  Convention convention = Convention::kBrubeck;
-  ParseOptions parse;
-  double flush_interval_ms = 10000;   // for count_ps and counter rates
-  uint32_t max_samples_per_key = 65535;
-  uint32_t max_keys = 1000000;
-  // Bytes of key names held (names + tags as stored). With max_keys it bounds
-  // the memory of keys: long hostile names cost their length, not just a slot.
-  uint64_t max_key_bytes = uint64_t{256} << 20;
-  // Distinct members a set key counts per interval; past it, new members are
-  // dropped and counted (members_dropped), and the set reports the cap.
-  uint32_t max_set_members = 1000000;
-  // Bounds on what one interval stores over all keys, whatever the keys: timer
-  // samples kept for percentiles (8 bytes each; past it a timer stores no more
-  // but still counts every sample in count/sum/min/max, and keeps sampling
-  // among what it stored: samples_not_stored), and set members (~64 bytes
-  // each; past it new members are dropped: members_dropped).
-  uint64_t max_interval_samples = uint64_t{16} << 20;
-  uint64_t max_interval_members = uint64_t{2} << 20;
-  double expire = 0;                  // seconds idle before a key is freed; 0 = never
-  // brubeck: report keys idle since their update flush every flush (upstream
-  // brubeck without expire); false: in one more flush only, as the
-  // lukepalmer fork the seed uses.
-  bool report_idle = false;
-  uint64_t seed = 1;                  // reservoir sampling
-  // brubeck
-  std::vector<Percentile> percentiles;  // default 0.75 0.95 0.98 0.99 0.999
-  std::string server_name = "brubeck";
-  // etsy
-  std::vector<Percentile> percent_threshold;  // default 90
-  std::vector<HistogramBins> histogram;
-  // etsy calculatedTimerMetrics, resolved by TS into the exact timer field
-  // names to write ("count", "mean_90", "histogram", …); empty with
-  // filter_timer_fields false: every field.
-  bool filter_timer_fields = false;
-  std::vector<std::string> timer_fields;
-  bool legacy_namespace = true;
-  bool flush_counts = true;
-  bool key_name_sanitize = true;
-  std::string global_prefix = "stats";
-  std::string prefix_counter = "counters";
-  std::string prefix_timer = "timers";
-  std::string prefix_gauge = "gauges";
-  std::string prefix_set = "sets";
-  std::string global_suffix;          // without the leading '.'
-  std::string prefix_stats = "statsd";
-  bool delete_counters = false;
-  bool delete_timers = false;
-  bool delete_sets = false;
-  bool delete_gauges = false;
-  uint32_t gauges_max_ttl = 1;
-};
 
 // Totals since construction (the daemon's /stats and internal metrics).
 struct AggregatorStats {
@@ -140,8 +82,8 @@ class Aggregator {
   void OnError(ParseStatus status, std::string_view text);
 
  private:
-  struct Entry;
-  enum class Kind : uint8_t { kCounter, kMonotonic, kGauge, kTimer, kSet };
+  struct Entry;  // aggregator_entry.h
+  using Kind = MetricKind;
 
   // A parsed line waiting for its table lookup (see OnLine).
   struct Pending {
@@ -156,25 +98,23 @@ class Aggregator {
   static constexpr size_t kPipelineDepth = 32;
 
   Kind KindOf(MetricType type) const;
-  std::string_view BuildKey(const ParsedLine& line, Kind kind);
-  void NormalizeTags(std::string* key, size_t start);
   Entry* FindOrCreate(std::string_view key, uint64_t hash, uint32_t path_length, Kind kind);
   void Drain();
   void Aggregate(const Pending& pending);
   void Record(Entry& e, const ParsedLine& line, const Sample& s);
   void RemoveAt(size_t index);
 
-  void FlushBrubeck(int64_t timestamp, GraphiteWriter* out);
-  void FlushEtsy(int64_t timestamp, GraphiteWriter* out);
+  void FlushBrubeck(int64_t timestamp, GraphiteWriter* out);  // flush_brubeck.cc
+  void FlushEtsy(int64_t timestamp, GraphiteWriter* out);     // flush_etsy.cc
   void WriteEtsyTimer(Entry& e, GraphiteWriter* out);
   // Whether the etsy timer field `stat` + `threshold` (".count_" + "90" →
   // "count_90"; ".histogram." → "histogram") is written (calculatedTimerMetrics).
   bool WantTimerField(std::string_view stat, std::string_view threshold) const;
-  // Writes prefix + path + suffix + global suffix + tags of `e` to name_.
+  // Writes prefix + path + suffix + suffix2 + etsy's global suffix + tags of `e` to name_.
   std::string_view Name(std::string_view prefix, const Entry& e, std::string_view suffix,
                         std::string_view suffix2 = {});
   bool Expired(const Entry& e, int64_t timestamp) const;
-  void AppendJson(const Entry& e, bool samples, std::string* json) const;
+  void AppendJson(const Entry& e, bool samples, std::string* json) const;  // snapshot.cc
 
   AggregatorOptions options_;
   LineParser parser_;
@@ -196,15 +136,8 @@ class Aggregator {
   std::vector<Pending> pending_;
   std::vector<Sample> pending_samples_;
   std::string pending_keys_;
-  std::string key_;
-  // A tag list being normalized (NormalizeTags): spans into the key, the result.
-  struct TagSpan {
-    uint32_t begin, length, key_length;
-  };
-  std::string tag_text_;
-  std::vector<TagSpan> tag_spans_;
-  std::string etsy_timer_namespace_;  // "stats.timers." or prefixes, fixed at construction
-  uint32_t key_path_length_ = 0;  // of key_, set by BuildKey
+  KeyBuilder key_builder_;
+  const EtsyNamespaces etsy_;  // resolved once at construction
   std::string name_;
   std::vector<double> prefix_sums_;
   std::vector<double> prefix_squares_;

@@ -1,4 +1,7 @@
 // The N-API boundary: converts arguments, calls the plain C++ core, exports.
+// Over 300 lines: one thin adapter per native class or function, each a few
+// lines per method; arrays shared with TypeScript are written by the named
+// slots of layout.h, whose names binding_layout.cc exports.
 #include <napi.h>
 
 #include <algorithm>
@@ -6,7 +9,9 @@
 #include <vector>
 
 #include "aggregator.h"
+#include "binding_layout.h"
 #include "codec.h"
+#include "layout.h"
 #include "records.h"
 #include "serializer.h"
 #include "udp_receiver.h"
@@ -76,8 +81,8 @@ Napi::Value JsParse(const Napi::CallbackInfo& info) {
 
 // pack(strings: string, columns: Float64Array, count: number, maxPacketBytes: number,
 //      flags: number, ends: Uint32Array, result: Uint32Array): Buffer
-// flags: 1 = sanitize, 2 = trailing newline. Returns all packets back to back;
-// ends[i] is the end of packet i. result: [packets, dropped, status, mismatch, index].
+// flags: kPack* (layout.h). Returns all packets back to back; ends[i] is the
+// end of packet i. result: by PackResult (layout.h).
 Napi::Value JsPack(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 7 || !info[0].IsString() || !info[1].IsTypedArray() ||
@@ -92,7 +97,7 @@ Napi::Value JsPack(const Napi::CallbackInfo& info) {
   auto ends = info[5].As<Napi::Uint32Array>();
   auto result = info[6].As<Napi::Uint32Array>();
   if (columns.ElementLength() < count * statsd::kBatchStride || ends.ElementLength() < count + 1 ||
-      result.ElementLength() < 5) {
+      result.ElementLength() < statsd::kPackResultCount) {
     ThrowTypeError(env, "pack: arrays too small for count");
     return env.Undefined();
   }
@@ -104,22 +109,22 @@ Napi::Value JsPack(const Napi::CallbackInfo& info) {
   napi_get_value_string_utf8(env, info[0], strings.data(), length + 1, &length);
   strings.resize(length);
 
-  statsd::Packer packer(max_packet, flags & 2);
+  statsd::Packer packer(max_packet, flags & statsd::kPackTrailingNewline);
   statsd::BatchResult batch =
-      statsd::PackBatch(strings, columns.Data(), count, flags & 1, &packer);
+      statsd::PackBatch(strings, columns.Data(), count, flags & statsd::kPackSanitize, &packer);
   packer.Finish();
 
   uint32_t* r = result.Data();
-  r[0] = static_cast<uint32_t>(packer.ends().size());
-  r[1] = static_cast<uint32_t>(packer.dropped());
-  r[2] = static_cast<uint32_t>(batch.status);
-  r[3] = batch.strings_mismatch ? 1 : 0;
-  r[4] = static_cast<uint32_t>(batch.failed_index);
+  r[statsd::kPackPackets] = static_cast<uint32_t>(packer.ends().size());
+  r[statsd::kPackDropped] = static_cast<uint32_t>(packer.dropped());
+  r[statsd::kPackStatus] = static_cast<uint32_t>(batch.status);
+  r[statsd::kPackMismatch] = batch.strings_mismatch ? 1 : 0;
+  r[statsd::kPackFailedIndex] = static_cast<uint32_t>(batch.failed_index);
   std::copy(packer.ends().begin(), packer.ends().end(), ends.Data());
   return Napi::Buffer<char>::Copy(env, packer.bytes().data(), packer.bytes().size());
 }
 
-// Reads a fully defaulted options object (src/aggregator.ts toNativeOptions).
+// Reads a fully defaulted options object (src/aggregator/aggregator.ts toNativeOptions).
 double NumberField(const Napi::Object& o, const char* name) {
   return o.Get(name).As<Napi::Number>().DoubleValue();
 }
@@ -193,9 +198,10 @@ statsd::AggregatorOptions ReadAggregatorOptions(const Napi::Object& o) {
   return a;
 }
 
-// The native half of src/aggregator.ts. Results of ingest/flush land in a
-// Float64Array the TS side hands over once (no object per call):
-//   [0] lines, [1] errors (last ingest)   [2] metrics (last flush)
+// The native half of src/aggregator/aggregator.ts. Results of ingest/flush land
+// in a Float64Array the TS side hands over once (no object per call), by
+// AggregatorResult (layout.h): the last ingest's lines and errors, the last
+// flush's datapoints.
 // A flush on a libuv worker thread: the aggregator's lock is taken there, so
 // the JS thread (HTTP /ping, TCP input) goes on while a large flush computes
 // percentiles and formats lines. Resolves with { carbon: Buffer, metrics }.
@@ -246,8 +252,9 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
 
   // new NativeAggregator(options: object, results: Float64Array)
   explicit JsAggregator(const Napi::CallbackInfo& info) : Napi::ObjectWrap<JsAggregator>(info) {
-    if (info.Length() != 2 || !info[0].IsObject() || !info[1].IsTypedArray()) {
-      ThrowTypeError(info.Env(), "NativeAggregator(options, results)");
+    if (info.Length() != 2 || !info[0].IsObject() || !info[1].IsTypedArray() ||
+        info[1].As<Napi::Float64Array>().ElementLength() < statsd::kAggregatorResultCount) {
+      ThrowTypeError(info.Env(), "NativeAggregator(options, results: Float64Array(layout.aggregatorResults.length))");
       return;
     }
     shared_ = std::make_shared<statsd::SharedAggregator>(ReadAggregatorOptions(info[0].As<Napi::Object>()));
@@ -261,7 +268,7 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
   std::shared_ptr<statsd::SharedAggregator> shared() const { return shared_; }
 
  private:
-  // ingest(input: Uint8Array): void — lines and errors into results[0..1].
+  // ingest(input: Uint8Array): void — lines and errors into results.
   Napi::Value Ingest(const Napi::CallbackInfo& info) {
     if (!info[0].IsTypedArray()) {
       ThrowTypeError(info.Env(), "ingest(input: Uint8Array)");
@@ -271,13 +278,13 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
     std::lock_guard<std::mutex> lock(shared_->mutex);
     statsd::IngestResult r =
         shared_->aggregator.Ingest(reinterpret_cast<const char*>(input.Data()), input.ByteLength());
-    results_[0] = r.lines;
-    results_[1] = r.errors;
+    results_[statsd::kResultIngestLines] = r.lines;
+    results_[statsd::kResultIngestErrors] = r.errors;
     return info.Env().Undefined();
   }
 
   // flush(timestamp: number, pickle: boolean): Buffer — carbon bytes (plaintext
-  // or pickle messages); the number of datapoints into results[2].
+  // or pickle messages); the number of datapoints into results.
   Napi::Value Flush(const Napi::CallbackInfo& info) {
     const auto timestamp = static_cast<int64_t>(info[0].As<Napi::Number>().DoubleValue());
     statsd::GraphiteWriter* writer = info[1].ToBoolean().Value() ? pickle_.get() : plaintext_.get();
@@ -285,7 +292,7 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
       std::lock_guard<std::mutex> lock(shared_->mutex);
       shared_->aggregator.Flush(timestamp, writer);
     }
-    results_[2] = static_cast<double>(writer->metrics());
+    results_[statsd::kResultFlushMetrics] = static_cast<double>(writer->metrics());
     const std::string& bytes = writer->bytes();
     return Napi::Buffer<char>::Copy(info.Env(), bytes.data(), bytes.size());
   }
@@ -300,10 +307,15 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
     return promise;
   }
 
-  // stats(out: Float64Array): void — see src/aggregator.ts STATS_FIELDS. While
-  // a flush holds the aggregator (flushAsync on a worker), the totals of the
+  // stats(out: Float64Array): void — by AggregatorStat (layout.h). While a
+  // flush holds the aggregator (flushAsync on a worker), the totals of the
   // last read are given instead of waiting: /ping and /stats never stall on it.
   Napi::Value Stats(const Napi::CallbackInfo& info) {
+    if (!info[0].IsTypedArray() || info[0].As<Napi::Float64Array>().ElementLength() < statsd::kAggregatorStatCount) {
+      Napi::RangeError::New(info.Env(), "stats needs a Float64Array(layout.aggregatorStats.length)")
+          .ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
     double* out = info[0].As<Napi::Float64Array>().Data();
     std::unique_lock<std::mutex> lock(shared_->mutex, std::try_to_lock);
     if (!lock.owns_lock()) {
@@ -311,21 +323,22 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
       return info.Env().Undefined();
     }
     const statsd::AggregatorStats& s = shared_->aggregator.stats();
-    size_t i = 0;
-    out[i++] = static_cast<double>(s.packets);
-    out[i++] = static_cast<double>(s.lines);
-    out[i++] = static_cast<double>(s.samples);
-    out[i++] = static_cast<double>(s.errors);
-    out[i++] = static_cast<double>(s.keys_dropped);
-    out[i++] = static_cast<double>(s.keys_expired);
-    out[i++] = static_cast<double>(s.flushes);
-    out[i++] = static_cast<double>(shared_->aggregator.keys());
-    for (int r = 0; r < statsd::kParseStatusCount; ++r) out[i++] = static_cast<double>(s.by_reason[r]);
-    out[i++] = static_cast<double>(s.members_dropped);
-    out[i++] = static_cast<double>(shared_->aggregator.key_bytes());
-    out[i++] = static_cast<double>(s.samples_not_stored);
-    out[i++] = static_cast<double>(s.nonfinite_dropped);
-    last_stats_.assign(out, out + i);
+    out[statsd::kStatPackets] = static_cast<double>(s.packets);
+    out[statsd::kStatLines] = static_cast<double>(s.lines);
+    out[statsd::kStatSamples] = static_cast<double>(s.samples);
+    out[statsd::kStatErrors] = static_cast<double>(s.errors);
+    out[statsd::kStatKeysDropped] = static_cast<double>(s.keys_dropped);
+    out[statsd::kStatKeysExpired] = static_cast<double>(s.keys_expired);
+    out[statsd::kStatFlushes] = static_cast<double>(s.flushes);
+    out[statsd::kStatKeys] = static_cast<double>(shared_->aggregator.keys());
+    for (int r = 0; r < statsd::kParseStatusCount; ++r) {
+      out[statsd::kStatByReason + r] = static_cast<double>(s.by_reason[r]);
+    }
+    out[statsd::kStatMembersDropped] = static_cast<double>(s.members_dropped);
+    out[statsd::kStatKeyBytes] = static_cast<double>(shared_->aggregator.key_bytes());
+    out[statsd::kStatSamplesNotStored] = static_cast<double>(s.samples_not_stored);
+    out[statsd::kStatNonfiniteDropped] = static_cast<double>(s.nonfinite_dropped);
+    last_stats_.assign(out, out + statsd::kAggregatorStatCount);
     return info.Env().Undefined();
   }
 
@@ -358,7 +371,7 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
   double* results_ = nullptr;
 };
 
-// The native half of the unix datagram transport (src/transport.ts) and of the
+// The native half of the unix datagram transport (src/net/transport.ts) and of the
 // unix datagram input. Methods return 0 or an errno number; receive returns a
 // Buffer, or a negative errno number (-EAGAIN: nothing waiting).
 class JsUnixDatagram : public Napi::ObjectWrap<JsUnixDatagram> {
@@ -442,24 +455,26 @@ class JsReceiver : public Napi::ObjectWrap<JsReceiver> {
     receiver_->Stop();
     return info.Env().Undefined();
   }
-  // stats(out: Float64Array(8)): void — port, receive buffer, datagrams, bytes,
-  // kernel drops, receive errors, truncated, held during flushes.
+  // stats(out: Float64Array): void — by ReceiverStat (layout.h): port, receive
+  // buffer, datagrams, bytes, kernel drops, receive errors, truncated, held
+  // during flushes.
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     auto array = info[0].As<Napi::Float64Array>();
-    if (array.ElementLength() < 8) {
-      Napi::RangeError::New(info.Env(), "stats needs a Float64Array(8)").ThrowAsJavaScriptException();
+    if (array.ElementLength() < statsd::kReceiverStatCount) {
+      Napi::RangeError::New(info.Env(), "stats needs a Float64Array(layout.receiverStats.length)")
+          .ThrowAsJavaScriptException();
       return info.Env().Undefined();
     }
     double* out = array.Data();
     const statsd::ReceiverStats& s = receiver_->stats();
-    out[0] = receiver_->bound_port();
-    out[1] = receiver_->receive_buffer();
-    out[2] = static_cast<double>(s.datagrams.load());
-    out[3] = static_cast<double>(s.bytes.load());
-    out[4] = static_cast<double>(s.kernel_drops.load());
-    out[5] = static_cast<double>(s.receive_errors.load());
-    out[6] = static_cast<double>(s.truncated.load());
-    out[7] = static_cast<double>(s.held.load());
+    out[statsd::kReceiverPort] = receiver_->bound_port();
+    out[statsd::kReceiverReceiveBuffer] = receiver_->receive_buffer();
+    out[statsd::kReceiverDatagrams] = static_cast<double>(s.datagrams.load());
+    out[statsd::kReceiverBytes] = static_cast<double>(s.bytes.load());
+    out[statsd::kReceiverKernelDrops] = static_cast<double>(s.kernel_drops.load());
+    out[statsd::kReceiverReceiveErrors] = static_cast<double>(s.receive_errors.load());
+    out[statsd::kReceiverTruncated] = static_cast<double>(s.truncated.load());
+    out[statsd::kReceiverHeldWhileBusy] = static_cast<double>(s.held.load());
     return info.Env().Undefined();
   }
 
@@ -489,14 +504,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Aggregator", JsAggregator::Define(env));
   exports.Set("parse", Napi::Function::New(env, JsParse, "parse"));
   exports.Set("pack", Napi::Function::New(env, JsPack, "pack"));
-  // The memory layouts TypeScript relies on; src/native.ts checks them at load.
-  Napi::Object layout = Napi::Object::New(env);
-  layout.Set("recordDoubles", static_cast<double>(statsd::kRecordDoubles));
-  layout.Set("infoSize", static_cast<double>(statsd::kInfoSize));
-  layout.Set("infoFirst", static_cast<double>(statsd::kInfoFirst));
-  layout.Set("parseStatusCount", static_cast<double>(statsd::kParseStatusCount));
-  layout.Set("batchStride", static_cast<double>(statsd::kBatchStride));
-  exports.Set("layout", layout);
+  // The memory layouts TypeScript relies on; src/core/native.ts checks them at load.
+  exports.Set("layout", statsd::LayoutExport(env));
   return exports;
 }
 

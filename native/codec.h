@@ -11,7 +11,7 @@
 
 namespace statsd {
 
-// Wire types. The numeric values cross into TypeScript (src/metric.ts METRIC_TYPES).
+// Wire types. The numeric values cross into TypeScript (src/codec/metric.ts METRIC_TYPES).
 enum class MetricType : uint8_t {
   kCounter = 0,           // c   brubeck meter, etsy counter
   kMonotonicCounter = 1,  // C   brubeck counter (running total)
@@ -23,7 +23,7 @@ enum class MetricType : uint8_t {
 };
 constexpr int kMetricTypeCount = 7;
 
-// Why a line was rejected. Values cross into TypeScript (src/errors.ts PARSE_REASONS).
+// Why a line was rejected. Values cross into TypeScript (src/core/errors.ts PARSE_REASONS).
 enum class ParseStatus : uint8_t {
   kOk = 0,
   kBadName = 1,       // empty, space or control byte, or ends in '.'
@@ -137,6 +137,10 @@ void ReplaceInvalidUtf8(std::string* s, size_t start);
 
 // Wire text of a type ("c", "ms", ...).
 std::string_view MetricTypeName(MetricType type);
+
+// Name of a status as TypeScript knows it ("ok", "bad_name", …: src/core/errors.ts
+// PARSE_REASONS, checked at load against the list native/binding_layout.cc exports).
+std::string_view ParseStatusName(ParseStatus status);
 
 }  // namespace statsd
 

@@ -1,4 +1,5 @@
-// Fixed-size parse records that the bulk parser writes into TypeScript-owned memory.
+// Fixed-size parse records that the bulk parser writes into TypeScript-owned
+// memory, and its summary: layouts named for TypeScript (see layout.h).
 #ifndef STATSD_RECORDS_H_
 #define STATSD_RECORDS_H_
 
@@ -6,27 +7,69 @@
 #include <cstring>
 
 #include "codec.h"
+#include "layout.h"
 
 namespace statsd {
 
-// One record per sample, 8 doubles (64 bytes). The layout is the contract with
-// src/codec.ts (RECORD_* constants); offsets are bytes from the input's start.
-//   f64[0] value   f64[1] sample_rate   f64[2] timestamp (0 = none)
-//   u32[6,7]  name start, length        u32[8,9]   tags start, length
-//   u32[10,11] value text start, length u32[12]    type | relative<<8 | timestamp<<9
-//   u32[13] value index within the line u32[14,15] line start, length
-constexpr size_t kRecordDoubles = 8;
+// One record per sample: kRecordDoubles 8-byte slots (64 bytes), read by
+// src/codec/parse.ts by the names of kRecordFields. A slot holds a double, or
+// two uint32 (words 2*slot and 2*slot+1). Offsets are bytes from the input's start.
+enum RecordSlot : uint32_t {
+  kRecordValue,       // f64 the sample's value (0 for a set member)
+  kRecordSampleRate,  // f64
+  kRecordTimestamp,   // f64 unix seconds from '|T' (0 = none)
+  kRecordName,        // u32 start, length
+  kRecordTags,        // u32 start, length (0, 0: none)
+  kRecordText,        // u32 start, length of the value as written
+  kRecordFlags,       // u32 type | kParseFlag* bits, then u32 value index within the line
+  kRecordLine,        // u32 start, length of the whole line
+  kRecordSlotCount
+};
+constexpr size_t kRecordDoubles = kRecordSlotCount;
+constexpr LayoutField kRecordFields[] = {
+    {kRecordValue, "value"}, {kRecordSampleRate, "sampleRate"}, {kRecordTimestamp, "timestamp"},
+    {kRecordName, "name"},   {kRecordTags, "tags"},             {kRecordText, "text"},
+    {kRecordFlags, "flags"}, {kRecordLine, "line"},
+};
+static_assert(CoversEachSlotOnce(kRecordFields, kRecordSlotCount));
 
-// Summary the bulk parser writes into a Uint32Array (src/codec.ts INFO_*).
-constexpr size_t kInfoResume = 0;       // offset where parsing stopped (input size when done)
-constexpr size_t kInfoRecords = 1;      // records written
-constexpr size_t kInfoLines = 2;        // good lines
-constexpr size_t kInfoErrors = 3;       // bad lines
-constexpr size_t kInfoByReason = 4;     // kParseStatusCount counters, indexed by ParseStatus
-constexpr size_t kInfoFirstCount = kInfoByReason + kParseStatusCount;  // kept bad-line samples
-constexpr size_t kInfoFirst = kInfoFirstCount + 1;  // (start, length, status) triples
+// The flag word of a record (first word of kRecordFlags). Not the bits of a
+// LineBatch's flags (serializer.h kLineFlag*): another word, other bits.
+constexpr uint32_t kParseTypeMask = 0xff;          // the MetricType
+constexpr uint32_t kParseFlagRelative = 1u << 8;   // the value had an explicit sign
+constexpr uint32_t kParseFlagTimestamp = 1u << 9;  // the line had '|T'
+constexpr FlagField kParseFlagFields[] = {
+    {"typeMask", kParseTypeMask},
+    {"relative", kParseFlagRelative},
+    {"timestamp", kParseFlagTimestamp},
+};
+
+// Summary the bulk parser writes into a Uint32Array (src/codec/parse.ts
+// reads it by the names of kInfoFields); kInfoSize slots in all.
+enum InfoSlot : uint32_t {
+  kInfoResume,    // offset where parsing stopped (input size when done)
+  kInfoRecords,   // records written
+  kInfoLines,     // good lines
+  kInfoErrors,    // bad lines
+  kInfoByReason,  // kParseStatusCount counters, indexed by ParseStatus
+  kInfoFirstCount = kInfoByReason + kParseStatusCount,  // kept bad-line examples
+  kInfoFirst,     // kMaxFirstErrors examples of kExampleSlotCount slots from here
+};
+constexpr LayoutField kInfoFields[] = {
+    {kInfoResume, "resume"}, {kInfoRecords, "records"},       {kInfoLines, "lines"},
+    {kInfoErrors, "errors"}, {kInfoByReason, "byReason", true}, {kInfoFirstCount, "firstCount"},
+    {kInfoFirst, "first"},
+};
+static_assert(CoversEachSlotOnce(kInfoFields, kInfoFirst + 1));
+
+// One kept bad line.
+enum ExampleSlot : uint32_t { kExampleStart, kExampleLength, kExampleStatus, kExampleSlotCount };
+constexpr LayoutField kExampleFields[] = {
+    {kExampleStart, "start"}, {kExampleLength, "length"}, {kExampleStatus, "status"}};
+static_assert(CoversEachSlotOnce(kExampleFields, kExampleSlotCount));
+
 constexpr size_t kMaxFirstErrors = 8;
-constexpr size_t kInfoSize = kInfoFirst + 3 * kMaxFirstErrors;
+constexpr size_t kInfoSize = kInfoFirst + kExampleSlotCount * kMaxFirstErrors;
 
 // WalkPacket sink that appends records until `capacity` would be exceeded; it
 // stops at a line boundary so the caller can grow the records and resume.
@@ -41,21 +84,21 @@ class RecordSink {
     for (size_t i = 0; i < line.sample_count; ++i) {
       const Sample& s = line.samples[i];
       double* r = records_ + (written + i) * kRecordDoubles;
-      uint32_t* u = reinterpret_cast<uint32_t*>(r);
-      r[0] = s.value;
-      r[1] = line.sample_rate;
-      r[2] = line.has_timestamp ? static_cast<double>(line.timestamp) : 0.0;
-      u[6] = Offset(line.name.data());
-      u[7] = static_cast<uint32_t>(line.name.size());
-      u[8] = line.tags.empty() ? 0 : Offset(line.tags.data());
-      u[9] = static_cast<uint32_t>(line.tags.size());
-      u[10] = Offset(s.text.data());
-      u[11] = static_cast<uint32_t>(s.text.size());
-      u[12] = static_cast<uint32_t>(line.type) | (s.relative ? 1u << 8 : 0u) |
-              (line.has_timestamp ? 1u << 9 : 0u);
-      u[13] = static_cast<uint32_t>(i);
-      u[14] = Offset(text.data());
-      u[15] = static_cast<uint32_t>(text.size());
+      uint32_t* u = reinterpret_cast<uint32_t*>(r);  // word 2*slot, 2*slot+1
+      r[kRecordValue] = s.value;
+      r[kRecordSampleRate] = line.sample_rate;
+      r[kRecordTimestamp] = line.has_timestamp ? static_cast<double>(line.timestamp) : 0.0;
+      u[2 * kRecordName] = Offset(line.name.data());
+      u[2 * kRecordName + 1] = static_cast<uint32_t>(line.name.size());
+      u[2 * kRecordTags] = line.tags.empty() ? 0 : Offset(line.tags.data());
+      u[2 * kRecordTags + 1] = static_cast<uint32_t>(line.tags.size());
+      u[2 * kRecordText] = Offset(s.text.data());
+      u[2 * kRecordText + 1] = static_cast<uint32_t>(s.text.size());
+      u[2 * kRecordFlags] = static_cast<uint32_t>(line.type) | (s.relative ? kParseFlagRelative : 0u) |
+                            (line.has_timestamp ? kParseFlagTimestamp : 0u);
+      u[2 * kRecordFlags + 1] = static_cast<uint32_t>(i);
+      u[2 * kRecordLine] = Offset(text.data());
+      u[2 * kRecordLine + 1] = static_cast<uint32_t>(text.size());
     }
     info_[kInfoRecords] = static_cast<uint32_t>(written + line.sample_count);
     ++info_[kInfoLines];
@@ -67,10 +110,10 @@ class RecordSink {
     ++info_[kInfoByReason + static_cast<size_t>(status)];
     uint32_t& kept = info_[kInfoFirstCount];
     if (kept < kMaxFirstErrors) {
-      uint32_t* e = info_ + kInfoFirst + 3 * kept;
-      e[0] = Offset(text.data());
-      e[1] = static_cast<uint32_t>(text.size());
-      e[2] = static_cast<uint32_t>(status);
+      uint32_t* e = info_ + kInfoFirst + kExampleSlotCount * kept;
+      e[kExampleStart] = Offset(text.data());
+      e[kExampleLength] = static_cast<uint32_t>(text.size());
+      e[kExampleStatus] = static_cast<uint32_t>(status);
       ++kept;
     }
   }

@@ -195,16 +195,16 @@ BatchResult PackBatch(std::string_view strings, const double* columns, size_t co
   };
   for (size_t i = 0; i < count; ++i) {
     const double* c = columns + i * kBatchStride;
-    const auto flags = static_cast<uint32_t>(c[3]);
+    const auto flags = static_cast<uint32_t>(c[kBatchFlags]);
     FormatInput m;
-    m.value = c[0];
-    m.sample_rate = c[1];
-    m.timestamp = c[2];
-    m.type = static_cast<MetricType>(flags & 0xf);
-    m.relative = flags & kFlagRelative;
-    m.has_text = flags & kFlagText;
-    m.has_tags = flags & kFlagTags;
-    m.has_timestamp = flags & kFlagTimestamp;
+    m.value = c[kBatchValue];
+    m.sample_rate = c[kBatchSampleRate];
+    m.timestamp = c[kBatchTimestamp];
+    m.type = static_cast<MetricType>(flags & kLineTypeMask);
+    m.relative = flags & kLineFlagRelative;
+    m.has_text = flags & kLineFlagText;
+    m.has_tags = flags & kLineFlagTags;
+    m.has_timestamp = flags & kLineFlagTimestamp;
     if (!next_segment(&m.name) || (m.has_text && !next_segment(&m.text)) ||
         (m.has_tags && !next_segment(&m.tags))) {
       result.strings_mismatch = true;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "codec.h"
+#include "layout.h"
 
 namespace statsd {
 
@@ -64,15 +65,37 @@ class Packer {
   size_t dropped_ = 0;
 };
 
-// A batch encoded by src/serializer.ts: `strings` holds, per metric, its name,
-// then its set member if kFlagText, then its tags if kFlagTags, each ended by '\n';
-// `columns` holds kBatchStride doubles per metric: value, sample rate, timestamp,
-// flags (type | the kFlag* bits).
-constexpr size_t kBatchStride = 4;
-constexpr uint32_t kFlagRelative = 1u << 4;
-constexpr uint32_t kFlagText = 1u << 5;
-constexpr uint32_t kFlagTags = 1u << 6;
-constexpr uint32_t kFlagTimestamp = 1u << 7;
+// A batch encoded by src/codec/line-batch.ts (LineBatch): `strings` holds, per
+// metric, its name, then its set member if kLineFlagText, then its tags if
+// kLineFlagTags, each ended by '\n'; `columns` holds kBatchStride doubles per
+// metric, named by kBatchColumnFields for TypeScript (see layout.h).
+enum BatchColumn : uint32_t {
+  kBatchValue,
+  kBatchSampleRate,
+  kBatchTimestamp,  // unix seconds, with kLineFlagTimestamp
+  kBatchFlags,      // the MetricType (kLineTypeMask) | the kLineFlag* bits
+  kBatchColumnCount
+};
+constexpr size_t kBatchStride = kBatchColumnCount;
+constexpr LayoutField kBatchColumnFields[] = {
+    {kBatchValue, "value"},
+    {kBatchSampleRate, "sampleRate"},
+    {kBatchTimestamp, "timestamp"},
+    {kBatchFlags, "flags"},
+};
+static_assert(CoversEachSlotOnce(kBatchColumnFields, kBatchColumnCount));
+
+// The flags column. Not the bits of a parse record's flags (records.h
+// kParseFlag*): another word, other bits.
+constexpr uint32_t kLineTypeMask = 0xf;
+constexpr uint32_t kLineFlagRelative = 1u << 4;
+constexpr uint32_t kLineFlagText = 1u << 5;
+constexpr uint32_t kLineFlagTags = 1u << 6;
+constexpr uint32_t kLineFlagTimestamp = 1u << 7;
+constexpr FlagField kLineFlagFields[] = {
+    {"typeMask", kLineTypeMask}, {"relative", kLineFlagRelative}, {"text", kLineFlagText},
+    {"tags", kLineFlagTags},     {"timestamp", kLineFlagTimestamp},
+};
 
 struct BatchResult {
   ParseStatus status = ParseStatus::kOk;

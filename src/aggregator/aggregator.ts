@@ -2,7 +2,7 @@
 /// <reference types="node" preserve="true" />
 import { PARSE_REASONS, type ParseReason } from '../core/errors';
 import { DIALECTS, type Dialect } from '../codec/metric';
-import { native } from '../core/native';
+import { fieldIndex, native } from '../core/native';
 import { booleanOption, choiceOption, integerOption, invalidOption, knownKeys } from '../core/options';
 
 export type Convention = 'brubeck' | 'etsy';
@@ -138,7 +138,29 @@ interface NativeAggregator {
 type NativeAggregatorClass = new (options: object, results: Float64Array) => NativeAggregator;
 const NativeAggregatorCtor = (native as unknown as { Aggregator: NativeAggregatorClass }).Aggregator;
 
-const STATS_FIELDS = 8 + PARSE_REASONS.length + 4;
+/** Slots of the native aggregator's stats (native/layout.h AggregatorStat). */
+const STATS = fieldIndex('aggregatorStats', [
+  'packets',
+  'lines',
+  'samples',
+  'errors',
+  'keysDropped',
+  'keysExpired',
+  'flushes',
+  'keys',
+  ...PARSE_REASONS.map((r) => `byReason.${r}` as const),
+  'membersDropped',
+  'keyBytes',
+  'samplesNotStored',
+  'nonfiniteDropped',
+]);
+/** Each reason's slot in STATS (the reasons of bad lines: not 'ok'). */
+const STATS_BY_REASON = PARSE_REASONS.slice(1).map((r) => [r as ParseReason, STATS[`byReason.${r}`]] as const);
+/** Slots of what the native aggregator's last ingest and flush did (native/layout.h AggregatorResult). */
+const RESULTS = fieldIndex('aggregatorResults', ['ingestLines', 'ingestErrors', 'flushMetrics']);
+/** The native codes of conventions and dialects. */
+const CONVENTION_CODE = fieldIndex('conventions', ['brubeck', 'etsy']);
+const DIALECT_CODE = fieldIndex('dialects', DIALECTS);
 
 /**
  * The key of the native object behind an Aggregator, for the daemon's native
@@ -194,6 +216,17 @@ function timerFields(value: unknown, thresholds: string[]): string[] | undefined
   return fields.filter((f) => value.includes(f.replace(/_(top)?\d+$/, '_percent')));
 }
 
+/** Longest line accepted by default, in bytes (statsd lines are short; a longer one is `too_long`). */
+export const DEFAULT_MAX_LINE_BYTES = 8192;
+
+/**
+ * The unix second a flush at `ms` is stamped with, as each peer stamps it:
+ * brubeck floors the second, etsy statsd rounds it (Math.round(Date.now() / 1000)).
+ */
+export function flushSecond(convention: Convention, ms: number): number {
+  return convention === 'etsy' ? Math.round(ms / 1000) : Math.floor(ms / 1000);
+}
+
 /** Throws the StatsdError `new Aggregator(options)` would throw, without building one. */
 export function checkAggregatorOptions(options: AggregatorOptions): void {
   toNativeOptions(options);
@@ -232,9 +265,9 @@ function toNativeOptions(o: AggregatorOptions): object {
   const expire = o.expire ?? 0;
   if (typeof expire !== 'number' || !(expire >= 0)) throw invalidOption('expire', 'a number of seconds >= 0', expire);
   return {
-    convention: convention === 'brubeck' ? 0 : 1,
-    dialect: choiceOption('dialect', o.dialect, 'full', DIALECTS) === 'full' ? 0 : 1,
-    maxLineBytes: integerOption('maxLineBytes', o.maxLineBytes, 8192, 1, 0xffffffff),
+    convention: CONVENTION_CODE[convention],
+    dialect: DIALECT_CODE[choiceOption('dialect', o.dialect, 'full', DIALECTS)],
+    maxLineBytes: integerOption('maxLineBytes', o.maxLineBytes, DEFAULT_MAX_LINE_BYTES, 1, 0xffffffff),
     flushInterval: integerOption('flushInterval', o.flushInterval, 10000, 1, 2 ** 31),
     maxSamplesPerKey: integerOption('maxSamplesPerKey', o.maxSamplesPerKey, 65535, 0, 0xffffffff),
     maxKeys: integerOption('maxKeys', o.maxKeys, 1_000_000, 0, 0xffffffff),
@@ -280,19 +313,19 @@ export class Aggregator {
   get [kNativeAggregator](): object {
     return this.#native;
   }
-  readonly #results = new Float64Array(3);
-  readonly #stats = new Float64Array(STATS_FIELDS);
+  readonly #results = new Float64Array(native.layout.aggregatorResults.length);
+  readonly #stats = new Float64Array(native.layout.aggregatorStats.length);
 
   constructor(options: AggregatorOptions = {}) {
     const resolved = toNativeOptions(options);
-    this.convention = (resolved as { convention: number }).convention === 0 ? 'brubeck' : 'etsy';
+    this.convention = (resolved as { convention: number }).convention === CONVENTION_CODE.brubeck ? 'brubeck' : 'etsy';
     this.#native = new NativeAggregatorCtor(resolved, this.#results);
   }
 
   /** Parses and aggregates one datagram or chunk of whole lines. */
   ingest(input: Buffer | Uint8Array | string): { lines: number; errors: number } {
     this.#native.ingest(typeof input === 'string' ? Buffer.from(input) : input);
-    return { lines: this.#results[0]!, errors: this.#results[1]! };
+    return { lines: this.#results[RESULTS.ingestLines]!, errors: this.#results[RESULTS.ingestErrors]! };
   }
 
   /**
@@ -302,7 +335,7 @@ export class Aggregator {
   flush(opts: { timestamp?: number; format?: 'plaintext' | 'pickle' } = {}): FlushResult {
     const { timestamp, pickle } = this.#flushOptions(opts);
     const carbon = this.#native.flush(timestamp, pickle);
-    return { carbon, metrics: this.#results[2]!, timestamp };
+    return { carbon, metrics: this.#results[RESULTS.flushMetrics]!, timestamp };
   }
 
   /**
@@ -317,8 +350,7 @@ export class Aggregator {
   }
 
   #flushOptions(opts: { timestamp?: number; format?: 'plaintext' | 'pickle' }): { timestamp: number; pickle: boolean } {
-    const timestamp =
-      opts.timestamp ?? (this.convention === 'etsy' ? Math.round(Date.now() / 1000) : Math.floor(Date.now() / 1000));
+    const timestamp = opts.timestamp ?? flushSecond(this.convention, Date.now());
     // Whisper stores unsigned 32-bit seconds: later ones cannot be kept anyway.
     if (!Number.isInteger(timestamp) || timestamp < 0 || timestamp > MAX_TIMESTAMP) {
       throw invalidOption('timestamp', `unix seconds from 0 to ${MAX_TIMESTAMP}`, timestamp);
@@ -344,20 +376,20 @@ export class Aggregator {
     const s = this.#stats;
     this.#native.stats(s);
     const byReason = {} as Record<ParseReason, number>;
-    for (let r = 1; r < PARSE_REASONS.length; r++) byReason[PARSE_REASONS[r] as ParseReason] = s[8 + r]!;
+    for (const [reason, slot] of STATS_BY_REASON) byReason[reason] = s[slot]!;
     return {
-      packets: s[0]!,
-      lines: s[1]!,
-      samples: s[2]!,
-      errors: s[3]!,
-      keysDropped: s[4]!,
-      keyBytes: s[8 + PARSE_REASONS.length + 1]!,
-      membersDropped: s[8 + PARSE_REASONS.length]!,
-      samplesNotStored: s[8 + PARSE_REASONS.length + 2]!,
-      nonfiniteDropped: s[8 + PARSE_REASONS.length + 3]!,
-      keysExpired: s[5]!,
-      flushes: s[6]!,
-      keys: s[7]!,
+      packets: s[STATS.packets]!,
+      lines: s[STATS.lines]!,
+      samples: s[STATS.samples]!,
+      errors: s[STATS.errors]!,
+      keysDropped: s[STATS.keysDropped]!,
+      keyBytes: s[STATS.keyBytes]!,
+      membersDropped: s[STATS.membersDropped]!,
+      samplesNotStored: s[STATS.samplesNotStored]!,
+      nonfiniteDropped: s[STATS.nonfiniteDropped]!,
+      keysExpired: s[STATS.keysExpired]!,
+      flushes: s[STATS.flushes]!,
+      keys: s[STATS.keys]!,
       byReason,
     };
   }

@@ -1,23 +1,29 @@
 // The line batch the native packer reads (native/serializer.h PackBatch),
 // filled one line at a time without a JS object per line.
 /// <reference types="node" preserve="true" />
-import { StatsdError } from '../core/errors';
-import { native } from '../core/native';
+import { fieldIndex, flagValues, native } from '../core/native';
 
-const STRIDE = 4;
-export const FLAG_RELATIVE = 1 << 4;
-export const FLAG_TEXT = 1 << 5;
-export const FLAG_TAGS = 1 << 6;
-export const FLAG_TIMESTAMP = 1 << 7;
+/** The columns of a line (native/serializer.h BatchColumn). */
+const COLUMN = fieldIndex('batchColumns', ['value', 'sampleRate', 'timestamp', 'flags']);
+const STRIDE = native.layout.batchColumns.length;
+/**
+ * A line's flags column: its type code (src/codec/metric.ts) in LINE_TYPE_MASK
+ * | LINE_FLAG_* (native/serializer.h kLineFlag*; not a parse record's flags).
+ */
+const LINE_FLAGS = flagValues('lineFlags', ['typeMask', 'relative', 'text', 'tags', 'timestamp']);
+export const LINE_TYPE_MASK = LINE_FLAGS.typeMask;
+export const LINE_FLAG_RELATIVE = LINE_FLAGS.relative;
+export const LINE_FLAG_TEXT = LINE_FLAGS.text;
+export const LINE_FLAG_TAGS = LINE_FLAGS.tags;
+export const LINE_FLAG_TIMESTAMP = LINE_FLAGS.timestamp;
 /** Joins tags inside a segment; a control byte, so it never occurs in a valid tag. */
 export const TAG_SEPARATOR = '\x1f';
-/** PackBatch flags. */
-export const PACK_SANITIZE = 1;
-export const PACK_TRAILING_NEWLINE = 2;
-
-if (native.layout.batchStride !== STRIDE) {
-  throw new StatsdError('ERR_STATSD_NATIVE', 'statsd-native: addon and TypeScript layouts differ; run `npm rebuild`');
-}
+/** pack() flags, for the whole batch (native/layout.h kPack*). */
+const PACK_FLAGS = flagValues('packFlags', ['sanitize', 'trailingNewline']);
+export const PACK_SANITIZE = PACK_FLAGS.sanitize;
+export const PACK_TRAILING_NEWLINE = PACK_FLAGS.trailingNewline;
+/** The slots of pack()'s result (native/layout.h PackResult). */
+const PACK_RESULT = fieldIndex('packResults', ['packets', 'dropped', 'status', 'mismatch', 'failedIndex']);
 
 export interface BatchPackResult {
   /** Packets back to back; packet i ends at ends[i]. */
@@ -35,14 +41,14 @@ export interface BatchPackResult {
 
 /**
  * Lines to pack. A segment is the line's name, then its set member (with
- * FLAG_TEXT), then its tags joined by TAG_SEPARATOR (with FLAG_TAGS), each
- * ended by '\n'; flags are the type code (src/metric.ts) | FLAG_*.
+ * LINE_FLAG_TEXT), then its tags joined by TAG_SEPARATOR (with LINE_FLAG_TAGS),
+ * each ended by '\n'; flags are the type code (src/codec/metric.ts) | LINE_FLAG_*.
  */
 export class LineBatch {
   #strings = '';
   #columns = new Float64Array(STRIDE * 256);
   #ends = new Uint32Array(257);
-  #result = new Uint32Array(5);
+  #result = new Uint32Array(native.layout.packResults.length);
   #count = 0;
 
   get count(): number {
@@ -50,17 +56,17 @@ export class LineBatch {
   }
 
   push(segment: string, value: number, sampleRate: number, timestamp: number, flags: number): void {
-    let at = this.#count * STRIDE;
+    const at = this.#count * STRIDE;
     if (at + STRIDE > this.#columns.length) {
       const grown = new Float64Array(this.#columns.length * 2);
       grown.set(this.#columns);
       this.#columns = grown;
     }
     const c = this.#columns;
-    c[at++] = value;
-    c[at++] = sampleRate;
-    c[at++] = timestamp;
-    c[at] = flags;
+    c[at + COLUMN.value] = value;
+    c[at + COLUMN.sampleRate] = sampleRate;
+    c[at + COLUMN.timestamp] = timestamp;
+    c[at + COLUMN.flags] = flags;
     this.#strings += segment;
     this.#count++;
   }
@@ -82,11 +88,11 @@ export class LineBatch {
     return {
       bytes,
       ends: this.#ends,
-      packets: r[0]!,
-      dropped: r[1]!,
-      status: r[2]!,
-      mismatch: r[3] === 1,
-      failedIndex: r[4]!,
+      packets: r[PACK_RESULT.packets]!,
+      dropped: r[PACK_RESULT.dropped]!,
+      status: r[PACK_RESULT.status]!,
+      mismatch: r[PACK_RESULT.mismatch] === 1,
+      failedIndex: r[PACK_RESULT.failedIndex]!,
     };
   }
 }

@@ -2,7 +2,7 @@
 /// <reference types="node" preserve="true" />
 import { PARSE_REASONS, type ParseReason, StatsdError, reasonError } from '../core/errors';
 import { DIALECTS, type Dialect, METRIC_TYPES, type Metric } from './metric';
-import { native } from '../core/native';
+import { fieldIndex, flagValues, native } from '../core/native';
 import { choiceOption, integerOption } from '../core/options';
 
 export interface ParseOptions {
@@ -21,39 +21,48 @@ export interface ParseErrors {
   examples: { line: string; reason: ParseReason }[];
 }
 
-// Record layout written by native/records.h (8 doubles = 16 uint32 per sample).
-const RECORD_DOUBLES = 8;
-const U_NAME = 6;
-const U_TAGS = 8;
-const U_TEXT = 10;
-const U_FLAGS = 12;
-const FLAG_RELATIVE = 1 << 8;
-const FLAG_TIMESTAMP = 1 << 9;
-// Summary layout (native/records.h kInfo*).
-const INFO_RESUME = 0;
-const INFO_RECORDS = 1;
-const INFO_LINES = 2;
-const INFO_ERRORS = 3;
-const INFO_BY_REASON = 4;
-const INFO_FIRST_COUNT = INFO_BY_REASON + PARSE_REASONS.length;
-const INFO_FIRST = INFO_FIRST_COUNT + 1;
+// Record layout written by native/records.h: per sample, 8-byte slots (a
+// double, or two uint32 words: start and length, or flags and value index).
+const RECORD = fieldIndex('records', ['value', 'sampleRate', 'timestamp', 'name', 'tags', 'text', 'flags', 'line']);
+const RECORD_DOUBLES = native.layout.records.length;
+const D_VALUE = RECORD.value;
+const D_RATE = RECORD.sampleRate;
+const D_TIMESTAMP = RECORD.timestamp;
+const U_NAME = 2 * RECORD.name;
+const U_TAGS = 2 * RECORD.tags;
+const U_TEXT = 2 * RECORD.text;
+const U_FLAGS = 2 * RECORD.flags;
+// A record's flag word (native/records.h kParseFlag*; not LineBatch's LINE_FLAG_*).
+const PARSE_FLAGS = flagValues('parseFlags', ['typeMask', 'relative', 'timestamp']);
+const PARSE_TYPE_MASK = PARSE_FLAGS.typeMask;
+const PARSE_FLAG_RELATIVE = PARSE_FLAGS.relative;
+const PARSE_FLAG_TIMESTAMP = PARSE_FLAGS.timestamp;
+// Summary layout (native/records.h InfoSlot), then kept bad lines from INFO.first on.
+const INFO = fieldIndex('parseInfo', [
+  'resume',
+  'records',
+  'lines',
+  'errors',
+  ...PARSE_REASONS.map((r) => `byReason.${r}` as const),
+  'firstCount',
+  'first',
+]);
+const EXAMPLE = fieldIndex('parseExample', ['start', 'length', 'status']);
+const EXAMPLE_SLOTS = native.layout.parseExample.length;
+/** Each bad-line reason's slot in INFO. */
+const INFO_BY_REASON = PARSE_REASONS.slice(1).map((r) => [r as ParseReason, INFO[`byReason.${r}`]] as const);
+// The codes the records' types and statuses are given in.
+fieldIndex('metricTypes', METRIC_TYPES);
+fieldIndex('parseStatuses', PARSE_REASONS);
 
-if (
-  native.layout.recordDoubles !== RECORD_DOUBLES ||
-  native.layout.infoFirst !== INFO_FIRST ||
-  native.layout.parseStatusCount !== PARSE_REASONS.length
-) {
-  throw new StatsdError('ERR_STATSD_NATIVE', 'statsd-native: addon and TypeScript layouts differ; run `npm rebuild`');
-}
-
-const DIALECT_CODE: Record<Dialect, number> = { full: 0, brubeck: 1 };
+const DIALECT_CODE = fieldIndex('dialects', DIALECTS);
 
 interface ResolvedParseOptions {
   dialect: number;
   maxLineBytes: number;
 }
 
-const DEFAULTS: ResolvedParseOptions = { dialect: 0, maxLineBytes: 8192 };
+const DEFAULTS: ResolvedParseOptions = { dialect: DIALECT_CODE.full, maxLineBytes: 8192 };
 
 function resolve(opts: ParseOptions | undefined): ResolvedParseOptions {
   if (opts === undefined) return DEFAULTS;
@@ -145,17 +154,17 @@ export class MetricBatch implements Iterable<Metric> {
     const u = d * 2;
     const words = this.#words;
     const flags = words[u + U_FLAGS]!;
-    const type = METRIC_TYPES[flags & 0xff]!;
+    const type = METRIC_TYPES[flags & PARSE_TYPE_MASK]!;
     const tagsLength = words[u + U_TAGS + 1]!;
     const metric: Metric = {
       name: this.#text(words[u + U_NAME]!, words[u + U_NAME + 1]!),
       type,
-      value: type === 's' ? this.#text(words[u + U_TEXT]!, words[u + U_TEXT + 1]!) : this.#doubles[d]!,
-      relative: (flags & FLAG_RELATIVE) !== 0,
-      sampleRate: this.#doubles[d + 1]!,
+      value: type === 's' ? this.#text(words[u + U_TEXT]!, words[u + U_TEXT + 1]!) : this.#doubles[d + D_VALUE]!,
+      relative: (flags & PARSE_FLAG_RELATIVE) !== 0,
+      sampleRate: this.#doubles[d + D_RATE]!,
       tags: tagsLength === 0 ? [] : splitTags(this.#text(words[u + U_TAGS]!, tagsLength)),
     };
-    if (flags & FLAG_TIMESTAMP) metric.timestamp = this.#doubles[d + 2]!;
+    if (flags & PARSE_FLAG_TIMESTAMP) metric.timestamp = this.#doubles[d + D_TIMESTAMP]!;
     return metric;
   }
 
@@ -174,19 +183,18 @@ export class MetricBatch implements Iterable<Metric> {
 
 function readErrors(input: Buffer, summary: Uint32Array): ParseErrors {
   const byReason = {} as Record<ParseReason, number>;
-  for (let r = 1; r < PARSE_REASONS.length; r++) {
-    byReason[PARSE_REASONS[r] as ParseReason] = summary[INFO_BY_REASON + r]!;
-  }
+  for (const [reason, slot] of INFO_BY_REASON) byReason[reason] = summary[slot]!;
   const examples: ParseErrors['examples'] = [];
-  for (let i = 0; i < summary[INFO_FIRST_COUNT]!; i++) {
-    const start = summary[INFO_FIRST + 3 * i]!;
-    const length = summary[INFO_FIRST + 3 * i + 1]!;
+  for (let i = 0; i < summary[INFO.firstCount]!; i++) {
+    const at = INFO.first + EXAMPLE_SLOTS * i;
+    const start = summary[at + EXAMPLE.start]!;
+    const length = summary[at + EXAMPLE.length]!;
     examples.push({
       line: input.toString('utf8', start, start + Math.min(length, 200)),
-      reason: PARSE_REASONS[summary[INFO_FIRST + 3 * i + 2]!] as ParseReason,
+      reason: PARSE_REASONS[summary[at + EXAMPLE.status]!] as ParseReason,
     });
   }
-  return { total: summary[INFO_ERRORS]!, byReason, examples };
+  return { total: summary[INFO.errors]!, byReason, examples };
 }
 
 function toBuffer(input: Buffer | Uint8Array | string): Buffer {
@@ -208,7 +216,7 @@ export function parse(input: Buffer | Uint8Array | string, opts?: ParseOptions):
   let start = 0;
   for (;;) {
     native.parse(bytes, start, scratch, info, dialect, maxLineBytes);
-    const resume = info[INFO_RESUME]!;
+    const resume = info[INFO.resume]!;
     if (resume >= bytes.length) break;
     // The records ran out at a line boundary: grow them and go on from there.
     const grown = new Float64Array(scratch.length * 2);
@@ -216,8 +224,8 @@ export function parse(input: Buffer | Uint8Array | string, opts?: ParseOptions):
     scratch = grown;
     start = resume;
   }
-  const count = info[INFO_RECORDS]!;
-  return new MetricBatch(bytes, keepRecords(count), count, info[INFO_LINES]!, info[INFO_ERRORS]! > 0 ? info.slice() : undefined);
+  const count = info[INFO.records]!;
+  return new MetricBatch(bytes, keepRecords(count), count, info[INFO.lines]!, info[INFO.errors]! > 0 ? info.slice() : undefined);
 }
 
 /**

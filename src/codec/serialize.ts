@@ -1,10 +1,10 @@
 // Formatting Metrics as statsd lines and packing them into packets, natively per batch.
 /// <reference types="node" preserve="true" />
 import {
-  FLAG_RELATIVE,
-  FLAG_TAGS,
-  FLAG_TEXT,
-  FLAG_TIMESTAMP,
+  LINE_FLAG_RELATIVE,
+  LINE_FLAG_TAGS,
+  LINE_FLAG_TEXT,
+  LINE_FLAG_TIMESTAMP,
   LineBatch,
   PACK_SANITIZE,
   PACK_TRAILING_NEWLINE,
@@ -49,12 +49,12 @@ function encode(metric: MetricInput, index: number): void {
   if (typeof raw === 'number') {
     value = raw;
   } else if (typeof raw === 'string' && metric.type === 's') {
-    flags |= FLAG_TEXT;
+    flags |= LINE_FLAG_TEXT;
     segment += raw + '\n';
   } else {
     throw reasonError('bad_value', `${describe(metric, index)}: ${String(raw)}`);
   }
-  if (metric.relative === true) flags |= FLAG_RELATIVE;
+  if (metric.relative === true) flags |= LINE_FLAG_RELATIVE;
   const tags = metric.tags;
   if (tags !== undefined && tags.length > 0) {
     for (const tag of tags) {
@@ -62,13 +62,13 @@ function encode(metric: MetricInput, index: number): void {
         throw reasonError('bad_tag', `${describe(metric, index)}: ${JSON.stringify(tag)}`);
       }
     }
-    flags |= FLAG_TAGS;
+    flags |= LINE_FLAG_TAGS;
     segment += tags.join(TAG_SEPARATOR) + '\n';
   }
   const rate = metric.sampleRate;
   let timestamp = 0;
   if (metric.timestamp !== undefined) {
-    flags |= FLAG_TIMESTAMP;
+    flags |= LINE_FLAG_TIMESTAMP;
     timestamp = typeof metric.timestamp === 'number' ? metric.timestamp : NaN;
   }
   batch.push(segment, value, rate === undefined ? 1 : typeof rate === 'number' ? rate : NaN, timestamp, flags);

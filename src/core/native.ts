@@ -4,13 +4,45 @@ import * as path from 'node:path';
 
 import { StatsdError } from './errors';
 
+/**
+ * The layouts of what crosses the N-API boundary by position (native/layout.h,
+ * native/records.h, native/serializer.h): sizes, the name of each slot of each
+ * shared array (index = slot), the name of each value of each enum, and the
+ * value of each flag. TypeScript reads slots by name (fieldIndex) and flags by
+ * name (flagValues), checked at load against these.
+ */
 export interface NativeLayout {
   recordDoubles: number;
   infoSize: number;
   infoFirst: number;
   parseStatusCount: number;
   batchStride: number;
+  /** Enums: ParseStatus, MetricType, Convention, Dialect names by value. */
+  parseStatuses: readonly string[];
+  metricTypes: readonly string[];
+  conventions: readonly string[];
+  dialects: readonly string[];
+  /** Arrays: slot names. */
+  records: readonly string[];
+  parseInfo: readonly string[];
+  parseExample: readonly string[];
+  batchColumns: readonly string[];
+  packResults: readonly string[];
+  aggregatorResults: readonly string[];
+  aggregatorStats: readonly string[];
+  receiverStats: readonly string[];
+  /** Flag words: flag (or mask) values by name. */
+  parseFlags: Readonly<Record<string, number>>;
+  lineFlags: Readonly<Record<string, number>>;
+  packFlags: Readonly<Record<string, number>>;
 }
+
+/** The layouts given as slot (or enum value) names. */
+export type NativeNameLayout = {
+  [K in keyof NativeLayout]: NativeLayout[K] extends readonly string[] ? K : never;
+}[keyof NativeLayout];
+/** The layouts given as flag values by name. */
+export type NativeFlagLayout = 'parseFlags' | 'lineFlags' | 'packFlags';
 
 /** A unix datagram socket (native/unix_socket.h); methods return 0 or an errno. */
 export interface NativeUnixDatagram {
@@ -27,7 +59,7 @@ export interface NativeReceiver {
   /** 0 or an errno (EADDRINUSE …). */
   start(): number;
   stop(): void;
-  /** port, receive buffer, datagrams, bytes, kernel drops, receive errors, truncated */
+  /** Fills `out` (RECEIVER_STATS_LENGTH slots), read by RECEIVER_STATS. */
   stats(out: Float64Array): void;
 }
 
@@ -86,3 +118,64 @@ function load(): NativeBinding {
 }
 
 export const native: NativeBinding = load();
+
+/**
+ * Throws ERR_STATSD_NATIVE unless the addon's names for `layout` are
+ * `expected`, in order: TypeScript would read the wrong slots otherwise.
+ * @internal
+ */
+export function checkLayout(layout: string, actual: readonly string[] | undefined, expected: readonly string[]): void {
+  if (
+    Array.isArray(actual) &&
+    actual.length === expected.length &&
+    actual.every((name, i) => name === expected[i])
+  ) {
+    return;
+  }
+  let why: string;
+  if (!Array.isArray(actual)) {
+    why = 'the addon has no such layout';
+  } else {
+    const i = expected.findIndex((name, at) => actual[at] !== name);
+    why =
+      i >= 0
+        ? `slot ${i} is ${JSON.stringify(actual[i])} in the addon, ${JSON.stringify(expected[i])} in TypeScript`
+        : `the addon has ${actual.length} slots, TypeScript ${expected.length}`;
+    why += ` (addon: ${actual.join(', ')})`;
+  }
+  throw new StatsdError(
+    'ERR_STATSD_NATIVE',
+    `statsd-native: addon and TypeScript layouts differ: ${layout}: ${why}; run \`npm rebuild statsd-native\``,
+  );
+}
+
+/**
+ * The slot of each name of a native array (`layout`), as TypeScript names
+ * them: checked against the addon's names, so a slot moved on one side only
+ * fails at load. Read `array[FIELDS.name]`, never `array[3]`.
+ */
+export function fieldIndex<const N extends string>(layout: NativeNameLayout, names: readonly N[]): Readonly<Record<N, number>> {
+  checkLayout(layout, native.layout[layout], names);
+  return Object.freeze(Object.fromEntries(names.map((name, i) => [name, i]))) as Record<N, number>;
+}
+
+/** The values of a native flag word's flags, by name (checked as fieldIndex). */
+export function flagValues<const N extends string>(layout: NativeFlagLayout, names: readonly N[]): Readonly<Record<N, number>> {
+  const flags = native.layout[layout] as Readonly<Record<string, number>> | undefined;
+  checkLayout(layout, flags && Object.keys(flags).sort(), [...names].sort());
+  return Object.freeze(Object.fromEntries(names.map((name) => [name, flags![name]!]))) as Record<N, number>;
+}
+
+/** Slots of a native receiver's stats (NativeReceiver.stats). */
+export const RECEIVER_STATS = fieldIndex('receiverStats', [
+  'port',
+  'receiveBuffer',
+  'datagrams',
+  'bytes',
+  'kernelDrops',
+  'receiveErrors',
+  'truncated',
+  'heldWhileBusy',
+]);
+/** Length of the Float64Array NativeReceiver.stats fills. */
+export const RECEIVER_STATS_LENGTH = native.layout.receiverStats.length;

@@ -3,7 +3,14 @@
 // follows use: timing samples and set members are held only while a key has
 // them, slots of keys idle for `idleIntervals` flushes are freed for reuse,
 // and `maxKeys` and `maxIntervalSamples` bound the rest.
-import { FLAG_RELATIVE, FLAG_TAGS, FLAG_TEXT, type LineBatch, TAG_SEPARATOR } from '../codec/line-batch';
+import {
+  LINE_FLAG_RELATIVE,
+  LINE_FLAG_TAGS,
+  LINE_FLAG_TEXT,
+  LINE_TYPE_MASK,
+  type LineBatch,
+  TAG_SEPARATOR,
+} from '../codec/line-batch';
 import { METRIC_TYPE_CODE, type MetricType } from '../codec/metric';
 
 export enum Kind {
@@ -152,7 +159,7 @@ export class MetricStore {
     this.#live[slot] = 1;
     this.#lookup[slot] = index;
     this.#kinds[slot] = kind;
-    this.#flags[slot] = METRIC_TYPE_CODE[type]! | (tags.length ? FLAG_TAGS : 0);
+    this.#flags[slot] = METRIC_TYPE_CODE[type]! | (tags.length ? LINE_FLAG_TAGS : 0);
     this.#age[slot] = 0;
     this.#pinned[slot] = kind === Kind.Monotonic && this.#options.etsy ? 1 : 0;
     this.values[slot] = 0;
@@ -294,7 +301,7 @@ export class MetricStore {
             // A drop means the source restarted its count: the new total is the delta.
             const delta = total >= previous ? total - previous : total;
             this.previous[slot] = total;
-            batch.push(segment, delta, 1, 0, (flags & ~0xf) | METRIC_TYPE_CODE.c!);
+            batch.push(segment, delta, 1, 0, (flags & ~LINE_TYPE_MASK) | METRIC_TYPE_CODE.c!);
           } else {
             batch.push(segment, this.values[slot]!, 1, 0, flags);
           }
@@ -302,7 +309,7 @@ export class MetricStore {
         case Kind.Gauge: {
           const mode = this.gaugeMode[slot];
           if (mode !== GAUGE_UNCHANGED) {
-            batch.push(segment, this.values[slot]!, 1, 0, mode === GAUGE_RELATIVE ? flags | FLAG_RELATIVE : flags);
+            batch.push(segment, this.values[slot]!, 1, 0, mode === GAUGE_RELATIVE ? flags | LINE_FLAG_RELATIVE : flags);
           }
           this.gaugeMode[slot] = GAUGE_UNCHANGED;
           this.values[slot] = 0;
@@ -324,7 +331,7 @@ export class MetricStore {
         case Kind.Set: {
           const members = this.#held[slot] as Set<string> | undefined;
           if (members !== undefined) {
-            for (const m of members) batch.push(`${name}\n${m}\n${tail}`, 0, 1, 0, flags | FLAG_TEXT);
+            for (const m of members) batch.push(`${name}\n${m}\n${tail}`, 0, 1, 0, flags | LINE_FLAG_TEXT);
           }
           this.#held[slot] = undefined;
           break;
@@ -395,7 +402,7 @@ export class MetricStore {
         if (text.length + 1 + next.length > room) break;
         text += `:${next}`;
       }
-      batch.push(`${name}\n${text}\n${tail}`, 0, rate * kept, 0, flags | FLAG_TEXT);
+      batch.push(`${name}\n${text}\n${tail}`, 0, rate * kept, 0, flags | LINE_FLAG_TEXT);
     }
   }
 

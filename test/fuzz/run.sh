@@ -25,7 +25,8 @@ fi
 # Core sources each target links (no napi.h: the core builds without node).
 declare -A sources=(
   [parse_line]="codec.cc number.cc serializer.cc"
-  [aggregate]="aggregator.cc codec.cc graphite.cc histogram.cc number.cc"
+  [aggregate]="aggregator.cc codec.cc etsy_names.cc flush_brubeck.cc flush_etsy.cc graphite.cc histogram.cc
+               metric_key.cc number.cc snapshot.cc"
   [serialize]="codec.cc number.cc serializer.cc"
 )
 

@@ -7,8 +7,8 @@
 // serializer.h (the one src/serializer.ts writes): per metric a name, an
 // optional set member and optional tags, each ended by '\n' (a '\n' inside one
 // is the mismatch PackBatch must report); columns value, rate, timestamp and
-// flags = type 0-6 | kFlag* bits, as src/serializer.ts sets them. With
-// kFlagText the text is a set member, or for other types a value list
+// flags = type 0-6 | kLineFlag* bits, as src/codec/serialize.ts sets them. With
+// kLineFlagText the text is a set member, or for other types a value list
 // ("1:2.5", DogStatsD v1.1): the fuzzer writes one of decimals about half the time.
 // Checks, besides the sanitizers: packets are at most maxPacketBytes and split
 // only at '\n'; every line is kept or counted as dropped, in order; every line
@@ -166,10 +166,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     c[1] = m.sample_rate;
     c[2] = m.timestamp;
     c[3] = static_cast<double>(static_cast<uint32_t>(m.type) |
-                               (m.relative ? statsd::kFlagRelative : 0) |
-                               (m.has_text ? statsd::kFlagText : 0) |
-                               (m.has_tags ? statsd::kFlagTags : 0) |
-                               (m.has_timestamp ? statsd::kFlagTimestamp : 0));
+                               (m.relative ? statsd::kLineFlagRelative : 0) |
+                               (m.has_text ? statsd::kLineFlagText : 0) |
+                               (m.has_tags ? statsd::kLineFlagTags : 0) |
+                               (m.has_timestamp ? statsd::kLineFlagTimestamp : 0));
   }
   // The views of the inputs point into `metrics` (no more resizing from here).
   for (Metric& metric : metrics) {
