@@ -1,107 +1,20 @@
 // Codec throughput: parse (native bulk, native per packet, TS reference, statsd-parser, etsy split) and pack (ours vs hot-shots), in metric lines/s.
 'use strict';
 
+// A little over 300 lines: one declaration of ten contenders, each next to the
+// check that proves it does the same job; the etsy copy is in etsy-ingest.js.
+
 const assert = require('node:assert/strict');
 const statsdParser = require('statsd-parser');
 const StatsD = require('hot-shots');
-const { parse, pack, parseLineReference } = require('../dist');
+const { parse, pack } = require('../dist');
+// the TS reference parser is internal (not exported from the package)
+const { parseLineReference } = require('../dist/codec/reference');
 const { makeCorpus, describe } = require('./corpus');
+const { handlePacket: etsyHandlePacket, parseSink } = require('./etsy-ingest');
 const { runSuite } = require('./harness');
 
 const PACKET_BYTES = 1432;
-
-// --- etsy statsd 0.9 `handlePacket` (stats.js), parse steps only -------------
-// A copy of its logic: split on '\n', '|#', ':' and '|', sanitise the key with
-// its three regexes, validate with helpers.is_valid_packet, read the rate with
-// its regex and the value with Number(). The aggregation into the counters /
-// timers / gauges / sets dictionaries is replaced by a sink, as for every
-// contender here.
-
-function etsySanitizeKeyName(key) {
-  return key
-    .replace(/\s+/g, '_')
-    .replace(/\//g, '-')
-    .replace(/[^a-zA-Z_\-0-9\.;=]/g, '');
-}
-
-function etsyIsNumber(str) {
-  return Boolean(str && !isNaN(str));
-}
-
-function etsyIsValidSampleRate(str) {
-  let validSampleRate = false;
-  if (str.length > 1 && str[0] === '@') {
-    const numberStr = str.substring(1);
-    validSampleRate = etsyIsNumber(numberStr) && numberStr[0] != '-';
-  }
-  return validSampleRate;
-}
-
-function etsyIsValidPacket(fields) {
-  if (fields[1] === undefined) return false;
-  if (fields[2] !== undefined && !etsyIsValidSampleRate(fields[2])) return false;
-  switch (fields[1]) {
-    case 's':
-      return true;
-    case 'g':
-      return etsyIsNumber(fields[0]);
-    case 'ms':
-      return etsyIsNumber(fields[0]) && Number(fields[0]) >= 0;
-    default:
-      return etsyIsNumber(fields[0]);
-  }
-}
-
-function etsyHandlePacket(msg, sink) {
-  let metrics;
-  const packet_data = msg.toString();
-  if (packet_data.indexOf('\n') > -1) {
-    metrics = packet_data.split('\n');
-  } else {
-    metrics = [packet_data];
-  }
-  for (const midx in metrics) {
-    if (metrics[midx].length === 0) continue;
-    let bits = metrics[midx].toString().split('|#');
-    let tags = [];
-    if (bits.length > 1 && bits[1].length > 0) tags = bits[1].split(',');
-    bits = bits[0].split(':');
-    let key = bits.shift();
-    if (tags.length > 0) {
-      key += ';' + tags.map((tag) => tag.replace(';', '_').replace(':', '=')).join(';');
-    }
-    key = etsySanitizeKeyName(key);
-    if (bits.length === 0) bits.push('1');
-    for (let i = 0; i < bits.length; i++) {
-      let sampleRate = 1;
-      const fields = bits[i].split('|');
-      if (!etsyIsValidPacket(fields)) {
-        sink.bad++;
-        continue;
-      }
-      if (fields[2]) sampleRate = Number(fields[2].match(/^@([\d\.]+)/)[1]);
-      const metric_type = fields[1].trim();
-      if (metric_type === 's') {
-        sink.add(key, metric_type, fields[0] || '0', sampleRate);
-      } else {
-        sink.add(key, metric_type, Number(fields[0] || 0), sampleRate);
-      }
-    }
-  }
-}
-
-// A sink that keeps one figure per sample, so every contender's output is used.
-function makeSink() {
-  return {
-    samples: 0,
-    bad: 0,
-    weight: 0,
-    add(key, type, value, rate) {
-      this.samples++;
-      this.weight += key.length + 1 / rate;
-    },
-  };
-}
 
 // --- hot-shots ----------------------------------------------------------------
 
@@ -282,7 +195,7 @@ runSuite({
         'etsy-split': {
           name: 'etsy statsd 0.9 `handlePacket` split parse per packet',
           note: 'a copy of its parse logic; its dictionary updates are left out',
-          prepare: () => makeSink(),
+          prepare: () => parseSink(),
           check: (c, sink) => {
             for (const p of c.packets) etsyHandlePacket(p, sink);
             assert.equal(sink.samples, c.lines);

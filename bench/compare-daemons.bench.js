@@ -2,6 +2,8 @@
 'use strict';
 
 const { cpuSeconds, freePort, sleep, startEtsyStatsd, stopChild: stopAfter, track, waitForOutput } = require('./processes');
+const { rate } = require('./format');
+const { runSuite } = require('./harness');
 
 // The step's figures are in by then, and the sink has gone: ours would spend its
 // stop timeout trying to deliver a last flush, so it gets 300 ms before SIGKILL.
@@ -30,18 +32,15 @@ const stopChild = (child) => stopAfter(child, 300);
 // sink sums what the server flushed under `load.<run id>.c.*` (ours) or
 // `stats_counts.load.<run id>.c.*` (etsy). Delivered lines/s = offered lines/s × (1 - loss).
 // Server CPU comes from /proc/<pid>/stat over the step. Every child process is
-// killed when this one exits, fails or is interrupted.
-// The last line of stdout is the suite result of the bench/run.js contract.
+// killed when this one exits, fails or is interrupted. Each server is an inline
+// case (bench/harness.js) running its steps; report() draws them.
 
 const { spawn } = require('node:child_process');
-const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
-const STATSD = path.join(ROOT, 'node_modules', 'statsd', 'stats.js');
 const { quick, arg } = require('./args');
 
 const RATES = arg('--rates')
@@ -54,17 +53,8 @@ const FLUSH_MS = quick ? 500 : 1000;
 const WAIT_S = (FLUSH_MS * 2.5) / 1000; // the last interval's flush, with room for a late one
 const LOSSLESS = 0.1; // % of counter increments lost, still counted as lossless
 
-const fmt = (x) => (x >= 1e6 ? `${+(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${+(x / 1e3).toFixed(1)}k` : x.toFixed(0));
-
-// --- child processes: every one is tracked and killed on the way out -------------
-
-
-
-
-
-
-
-
+const LOAD = os.loadavg()[0]; // at the start (report() runs at the end)
+const fmt = (x) => rate(x, 'round');
 
 // --- the two servers ---------------------------------------------------------------
 
@@ -136,21 +126,22 @@ async function step(id, rate) {
   }
 }
 
-async function main() {
-  const load = os.loadavg()[0];
-  const results = {};
-  for (const id of Object.keys(SERVERS)) {
-    results[id] = [];
-    for (const rate of RATES) {
-      process.stderr.write(`  compare-daemons ${id} @ ${fmt(rate)} lines/s ... `);
-      const r = await step(id, rate);
-      process.stderr.write(
-        `offered ${fmt(r.offered)}/s, counter increments ${r.counted} of ${r.counterLines} (loss ${r.loss.toFixed(3)}%), ` +
-          `delivered ${fmt(r.delivered)} lines/s, server CPU ${(r.cpu * 100).toFixed(0)}%, ${r.flushes} flushes\n`,
-      );
-      results[id].push(r);
-    }
+async function runServer(id) {
+  const steps = [];
+  for (const r of RATES) {
+    process.stderr.write(`    ${id} @ ${fmt(r)} lines/s ... `);
+    const st = await step(id, r);
+    process.stderr.write(
+      `offered ${fmt(st.offered)}/s, counter increments ${st.counted} of ${st.counterLines} (loss ${st.loss.toFixed(3)}%), ` +
+        `delivered ${fmt(st.delivered)} lines/s, server CPU ${(st.cpu * 100).toFixed(0)}%, ${st.flushes} flushes\n`,
+    );
+    steps.push(st);
   }
+  return { steps };
+}
+
+function report(measured) {
+  const results = Object.fromEntries(measured.servers.cases.map((c) => [c.id, c.result.steps]));
 
   const lossless = (steps) => steps.filter((st) => st.loss < LOSSLESS).reduce((a, b) => (!a || b.target > a.target ? b : a), undefined);
   const series = (y, text) =>
@@ -230,28 +221,22 @@ async function main() {
     },
   ];
 
-  process.stdout.write(
-    `${JSON.stringify({
-      suite: 'compare-daemons',
-      title: 'Daemons under the load generator: ours vs etsy statsd 0.9',
-      description:
-        `\`statsd-native load\` (default mix: 1000 keys, c 35% / ms 30% / g 15% / h 10% / s 10%, 1432-byte datagrams) ` +
-        `at ${RATES.map(fmt).join(', ')} lines/s for ${DURATION} s each against a fresh server per step on loopback UDP; ` +
-        `both servers flush every ${FLUSH_MS} ms to the load generator's Graphite sink (--sink)`,
-      quick,
-      peers: ['statsd'],
-      groups,
-      summary,
-      notes: [
-        'Servers: ours is `node dist/cli.js serve` (brubeck convention, one native receiving thread, the default receive buffer); etsy is `node node_modules/statsd/stats.js config.js` (npm statsd 0.9.0, its stock UDP server and graphite backend, management port on a free port).',
-        'Reproduce: `npm run build && node bench/compare-daemons.bench.js` (prints the tables; `--rates 50000,200000 --duration 10` to choose), or `npm run bench -- compare-daemons` to regenerate this section and its charts. The steps are at the top of bench/compare-daemons.bench.js.',
-        `Loss is of counter increments, the only lines whose delivery a Graphite sink can count exactly: the load generator sends every \`c\` line as \`name:1|c\` and the sink sums what each server flushed (ours \`load.<run id>.c.*\`, etsy \`stats_counts.load.<run id>.c.*\`) until all arrived or ${WAIT_S} s after the load ended. Delivered lines/s = offered × (1 - loss), i.e. the counters' loss taken as the loss of every line.`,
-        'Offered is the rate the load generator achieved (lines sent / duration); at the highest steps it can fall short of the target on this machine, and the table shows what it reached. Server CPU is the server process\'s user + system time over the whole step (load and the wait for the last flush) divided by the load\'s duration (load generator and servers share the 2 cores, and our daemon\'s receiving thread counts in its process).',
-        `Flush latency as the sink sees it (arrival minus the flush's timestamp) is not charted: both servers stamp whole seconds (ours floors, etsy rounds), so it is only known to ±1 s; median over the steps: ours ${medianLatency(results.ours)}, etsy ${medianLatency(results.etsy)}.`,
-        `The daemon suite measures the same servers with its own paced sender and the servers' own counters; this one is what a user of \`statsd-native load\` sees. The machine has ${os.cpus().length} cores; other jobs may be running (1-minute load average ${load.toFixed(2)} at the start).`,
-      ],
-    })}\n`,
-  );
+  return {
+    description:
+      `\`statsd-native load\` (default mix: 1000 keys, c 35% / ms 30% / g 15% / h 10% / s 10%, 1432-byte datagrams) ` +
+      `at ${RATES.map(fmt).join(', ')} lines/s for ${DURATION} s each against a fresh server per step on loopback UDP; ` +
+      `both servers flush every ${FLUSH_MS} ms to the load generator's Graphite sink (--sink)`,
+    groups,
+    summary,
+    notes: [
+      'Servers: ours is `node dist/cli.js serve` (brubeck convention, one native receiving thread, the default receive buffer); etsy is `node node_modules/statsd/stats.js config.js` (npm statsd 0.9.0, its stock UDP server and graphite backend, management port on a free port).',
+      'Reproduce: `npm run build && node bench/compare-daemons.bench.js` (prints the tables; `--rates 50000,200000 --duration 10` to choose), or `npm run bench -- compare-daemons` to regenerate this section and its charts. The steps are at the top of bench/compare-daemons.bench.js.',
+      `Loss is of counter increments, the only lines whose delivery a Graphite sink can count exactly: the load generator sends every \`c\` line as \`name:1|c\` and the sink sums what each server flushed (ours \`load.<run id>.c.*\`, etsy \`stats_counts.load.<run id>.c.*\`) until all arrived or ${WAIT_S} s after the load ended. Delivered lines/s = offered × (1 - loss), i.e. the counters' loss taken as the loss of every line.`,
+      'Offered is the rate the load generator achieved (lines sent / duration); at the highest steps it can fall short of the target on this machine, and the table shows what it reached. Server CPU is the server process\'s user + system time over the whole step (load and the wait for the last flush) divided by the load\'s duration (load generator and servers share the 2 cores, and our daemon\'s receiving thread counts in its process).',
+      `Flush latency as the sink sees it (arrival minus the flush's timestamp) is not charted: both servers stamp whole seconds (ours floors, etsy rounds), so it is only known to ±1 s; median over the steps: ours ${medianLatency(results.ours)}, etsy ${medianLatency(results.etsy)}.`,
+      `The daemon suite measures the same servers with its own paced sender and the servers' own counters; this one is what a user of \`statsd-native load\` sees. The machine has ${os.cpus().length} cores; other jobs may be running (1-minute load average ${LOAD.toFixed(2)} at the start).`,
+    ],
+  };
 }
 
 function medianLatency(steps) {
@@ -259,8 +244,16 @@ function medianLatency(steps) {
   return xs.length ? `${xs[Math.floor(xs.length / 2)].toFixed(2)} s` : 'none';
 }
 
-main().catch((error) => {
-  console.error(`compare-daemons: ${error.stack ?? error.message}`);
-  killAll();
-  process.exit(1);
+runSuite({
+  suite: 'compare-daemons',
+  title: 'Daemons under the load generator: ours vs etsy statsd 0.9',
+  peers: ['statsd'],
+  groups: [
+    {
+      name: 'servers',
+      hidden: true, // report() draws their steps
+      cases: Object.fromEntries(Object.entries(SERVERS).map(([id, s]) => [id, { name: s.name, inline: true, run: () => runServer(id) }])),
+    },
+  ],
+  report,
 });

@@ -16,6 +16,9 @@
 //   1500-byte MTU less headers), '\n' between lines and none at the end, the way
 //   hot-shots and our own `pack` fill a datagram, so ~35 lines per packet.
 
+// The package's one seeded PRNG (src/load/prng.ts): floats in [0, 1).
+const { mulberry32 } = require('../dist/load/prng');
+
 const WORDS = [
   'api', 'web', 'db', 'cache', 'queue', 'worker', 'frontend', 'backend', 'requests',
   'latency', 'errors', 'hits', 'misses', 'bytes', 'sent', 'received', 'user', 'login',
@@ -34,18 +37,6 @@ const TYPES = [
   ['s', 0.1],
 ];
 const RATES = [0.1, 0.25, 0.5, 0.01];
-
-/** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
-function prng(seed) {
-  let a = seed >>> 0;
-  return function next() {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makeKeys(random, count) {
   const pick = (list) => list[Math.floor(random() * list.length)];
@@ -137,7 +128,7 @@ function makeCorpus(opts = {}) {
   const seed = opts.seed ?? 1;
   const bytes = opts.bytes ?? 1 << 20;
   const packetBytes = opts.packetBytes ?? 1432;
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const keys = makeKeys(random, opts.keys ?? 2000);
 
   const packets = [];
@@ -210,7 +201,7 @@ function describe(stats) {
   );
 }
 
-module.exports = { makeCorpus, describe, lineOf, prng };
+module.exports = { makeCorpus, describe, lineOf };
 
 if (require.main === module) {
   const corpus = makeCorpus();

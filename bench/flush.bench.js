@@ -1,17 +1,20 @@
 // Flush time: 100k counters + 10k timers x 100 samples + 100k gauges to Graphite text, ours vs etsy statsd's process_metrics.
 'use strict';
 
-// Each flush needs freshly aggregated state, so this suite times flushes with
-// process.hrtime around the flush alone (benchmark.js cannot exclude the
-// re-ingest between runs) and reports the median. It prints the suite result
-// of the bench/run.js contract as its last line.
+// Each flush needs freshly aggregated state, so every case is timed (see
+// bench/harness.js): process.hrtime around the flush alone (benchmark.js cannot
+// exclude the re-ingest between runs), the median over the runs.
 
 const assert = require('node:assert/strict');
+const { EventEmitter } = require('node:events');
+const net = require('node:net');
 
 const { Aggregator } = require('../dist');
 const processMetrics = require('statsd/lib/process_metrics').process_metrics;
 
 const { quick } = require('./args');
+const { runSuite } = require('./harness');
+
 const COUNTERS = 100_000;
 const GAUGES = 100_000;
 const TIMERS = 10_000;
@@ -60,26 +63,27 @@ function etsyMetrics() {
 // object per datapoint, then formats the text once its TCP connection opens.
 // Its socket is replaced by one that "connects" at once and discards the text,
 // so the timing is its CPU work, not the network.
-const net = require('node:net');
-const { EventEmitter } = require('node:events');
 const graphiteEvents = new EventEmitter();
 let written = '';
-net.createConnection = () => {
-  const socket = new EventEmitter();
-  socket.write = (text) => {
-    written = text;
-    return true;
+
+function initGraphite() {
+  net.createConnection = () => {
+    const socket = new EventEmitter();
+    socket.write = (text) => {
+      written = text;
+      return true;
+    };
+    socket.end = () => {};
+    setImmediate(() => socket.emit('connect'));
+    return socket;
   };
-  socket.end = () => {};
-  setImmediate(() => socket.emit('connect'));
-  return socket;
-};
-require('statsd/backends/graphite').init(
-  0,
-  { graphiteHost: '127.0.0.1', flushInterval: 10000, graphite: {} },
-  graphiteEvents,
-  { log: () => {} },
-);
+  require('statsd/backends/graphite').init(
+    0,
+    { graphiteHost: '127.0.0.1', flushInterval: 10000, graphite: {} },
+    graphiteEvents,
+    { log: () => {} },
+  );
+}
 
 function etsyGraphite(ts, metrics) {
   return new Promise((resolve) => {
@@ -90,29 +94,25 @@ function etsyGraphite(ts, metrics) {
   });
 }
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 function timeOurs(convention, data) {
   const agg = new Aggregator({ convention, flushInterval: 10000 });
-  const times = [];
+  const seconds = [];
   let metrics = 0;
   for (let run = 0; run < RUNS + 1; run++) {
     for (const p of data) agg.ingest(p);
     const t0 = process.hrtime.bigint();
     const r = agg.flush({ timestamp: 1_700_000_000 + run });
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (run > 0) times.push(ms); // the first flush also warms up
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (run > 0) seconds.push(s); // the first flush also warms up
     metrics = r.metrics;
     assert.ok(r.carbon.length > 0);
   }
-  return { ms: median(times), metrics, times };
+  return { seconds, metrics };
 }
 
 async function timeEtsy() {
-  const times = [];
+  initGraphite();
+  const seconds = [];
   let metrics = 0;
   for (let run = 0; run < RUNS + 1; run++) {
     const m = etsyMetrics();
@@ -122,62 +122,57 @@ async function timeEtsy() {
       done = result;
     });
     const text = await etsyGraphite(1_700_000_000, done);
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (run > 0) times.push(ms);
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (run > 0) seconds.push(s);
     metrics = text.split('\n').length - 1;
   }
-  return { ms: median(times), metrics, times };
+  return { seconds, metrics };
 }
 
-async function main() {
-const data = packets();
-const cases = [];
-for (const [id, name, fn] of [
-  ['native', 'ours, native flush to Graphite text (brubeck convention)', () => timeOurs('brubeck', data)],
-  ['native-etsy', 'ours, native flush to Graphite text (etsy convention)', () => timeOurs('etsy', data)],
-  ['etsy', 'etsy statsd 0.9 process_metrics (the real module) + graphite text', timeEtsy],
-]) {
-  process.stderr.write(`  flush ${id} ... `);
-  const r = await fn();
-  process.stderr.write(`${r.ms.toFixed(1)} ms (${r.metrics} datapoints)\n`);
-  const spread = (Math.max(...r.times) - Math.min(...r.times)) / 2 / r.ms * 100;
-  cases.push({
-    id,
-    name,
-    note: `${r.ms.toFixed(1)} ms per flush, ${r.metrics} datapoints`,
-    rate: 1000 / r.ms,
-    rme: spread,
-    samples: r.times.length,
-  });
-}
+const ms = (r) => (r.median * 1e3).toFixed(1);
 
-process.stdout.write(
-  `${JSON.stringify({
-    suite: 'flush',
-    title: 'Flush: 100k counters + 10k timers x 100 samples + 100k gauges',
-    description: `${COUNTERS} counters, ${GAUGES} gauges, ${TIMERS} timers with ${SAMPLES} samples each; median of ${RUNS} flushes`,
-    quick,
-    peers: ['statsd'],
-    groups: [{ name: 'flush', title: 'Flush to Graphite plaintext', unit: 'flushes/s', baseline: 'native', cases }],
-    targets: [
-      { text: 'flush <= 100 ms (>= 10 flushes/s)', case: 'flush/native', min: 10 },
-      { text: '>= 25x faster than etsy statsd', case: 'flush/native', over: 'flush/etsy', min: 25 },
-    ],
-    summary: [
-      {
-        text: 'flush 100k counters + 100k gauges + 10k timers',
-        case: 'flush/native',
-        over: 'flush/etsy',
-        peer: 'etsy statsd {version}',
-        package: 'statsd',
+/** A flush case: `time` gives the seconds of each flush; rate = 1 / median = flushes/s. */
+const flushCase = (name, time) => ({
+  name,
+  time,
+  note: (r) => `${ms(r)} ms per flush, ${r.metrics} datapoints`,
+  progress: (r) => `${ms(r)} ms (${r.metrics} datapoints)`,
+});
+
+runSuite({
+  suite: 'flush',
+  title: 'Flush: 100k counters + 10k timers x 100 samples + 100k gauges',
+  description: `${COUNTERS} counters, ${GAUGES} gauges, ${TIMERS} timers with ${SAMPLES} samples each; median of ${RUNS} flushes`,
+  peers: ['statsd'],
+  setup: () => ({ data: packets() }),
+  groups: [
+    {
+      name: 'flush',
+      title: 'Flush to Graphite plaintext',
+      unit: 'flushes/s',
+      baseline: 'native',
+      cases: {
+        native: flushCase('ours, native flush to Graphite text (brubeck convention)', (c) => timeOurs('brubeck', c.data)),
+        'native-etsy': flushCase('ours, native flush to Graphite text (etsy convention)', (c) => timeOurs('etsy', c.data)),
+        etsy: flushCase('etsy statsd 0.9 process_metrics (the real module) + graphite text', timeEtsy),
       },
-    ],
-    notes: [
-      'Timed around the flush call alone (hrtime), after ingesting the same data again; median of the runs. ± is half the min-max spread.',
-      'etsy: the real lib/process_metrics.js and backends/graphite.js from npm statsd 0.9.0 on the same data; the backend\'s socket is replaced by one that discards the text, so network time is excluded on both sides.',
-    ],
-  })}\n`,
-);
-}
-
-main();
+    },
+  ],
+  targets: [
+    { text: 'flush <= 100 ms (>= 10 flushes/s)', case: 'flush/native', min: 10 },
+    { text: '>= 25x faster than etsy statsd', case: 'flush/native', over: 'flush/etsy', min: 25 },
+  ],
+  summary: [
+    {
+      text: 'flush 100k counters + 100k gauges + 10k timers',
+      case: 'flush/native',
+      over: 'flush/etsy',
+      peer: 'etsy statsd {version}',
+      package: 'statsd',
+    },
+  ],
+  notes: [
+    'Timed around the flush call alone (hrtime), after ingesting the same data again; median of the runs. ± is half the min-max spread.',
+    'etsy: the real lib/process_metrics.js and backends/graphite.js from npm statsd 0.9.0 on the same data; the backend\'s socket is replaced by one that discards the text, so network time is excluded on both sides.',
+  ],
+});

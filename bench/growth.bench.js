@@ -1,9 +1,8 @@
 // Cost growth: flush time and memory per key from 1k to 1M keys per metric type, and ingest lines/s against line length, ours (and etsy's ingest logic for the latter).
 'use strict';
 
-// Not a benchmark.js suite: each point runs in a fresh process and is timed
-// with hrtime; the suite prints the bench/run.js contract as its last line,
-// with three sweeps (kind "series"):
+// Async cases (bench/harness.js), each point in a fresh process, timed with
+// hrtime; report() draws three sweeps (kind "series") from them:
 //
 // - flush time per key: one Aggregator (brubeck convention, flushInterval 10 s)
 //   holding N keys of one type; every key gets its lines again before each
@@ -19,16 +18,19 @@
 // Key names are `app.growth.<type>.<7 digits>`; counters `:1|c`; gauges
 // `:<i mod 1000>|g`; timers TIMER_SAMPLES samples each; sets SET_MEMBERS members.
 //
-// Internal flags: --point TYPE N (one flush/memory point) and --ingest ID (one
-// ingest contender over every line length).
+// Cases: points/<type>-<N> (one flush/memory point, node --expose-gc) and
+// ingest/<id> (one ingest contender over every line length). A little over 300
+// lines: the inputs, the two measurements and the three sweeps drawn from them
+// belong together.
 
-const { spawnSync } = require('node:child_process');
 const os = require('node:os');
 
 const { Aggregator } = require('../dist');
+const { quick } = require('./args');
 const { etsyIngest, etsyState } = require('./etsy-ingest');
-
-const { quick, arg } = require('./args');
+const { rate } = require('./format');
+const { runSuite } = require('./harness');
+const { median } = require('./stats');
 
 const KEY_COUNTS = quick ? [1e3, 1e4] : [1e3, 1e4, 1e5, 1e6];
 const MEMORY_KEYS = quick ? 1e5 : 1e6;
@@ -55,14 +57,11 @@ const TYPE_NAMES = {
   sets: `sets, ${SET_MEMBERS} members each`,
 };
 
+const LOAD = os.loadavg()[0]; // at the start (report() runs at the end)
+const STARTED = Date.now();
 const hr = () => Number(process.hrtime.bigint()) / 1e9;
 const keysText = (n) => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
 const SPAN = `${keysText(KEY_COUNTS[0])} → ${keysText(KEY_COUNTS[KEY_COUNTS.length - 1])} keys`;
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** Lines joined by '\n' into packets of at most PACKET_BYTES (ASCII lines). */
 function packLines(each) {
@@ -175,7 +174,7 @@ const INGEST = {
       const state = etsyState();
       return (packets) => {
         for (let i = 0; i < packets.length; i++) etsyIngest(state, packets[i]);
-        if (state.badLines > 0) throw new Error(`${state.badLines} bad lines`);
+        if (state.bad > 0) throw new Error(`${state.bad} bad lines`);
       };
     },
   },
@@ -196,47 +195,18 @@ function ingest(id) {
     }
     points.push({ length, lines, rate: median(rates), samples: rates.length });
   }
-  return points;
+  return { points };
 }
 
-// --- parent ---------------------------------------------------------------------------
-
-function spawnJSON(args, gc) {
-  const child = spawnSync(process.execPath, [...(gc ? ['--expose-gc'] : []), __filename, ...args, ...(quick ? ['--quick'] : [])], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    encoding: 'utf8',
-    maxBuffer: 16 << 20,
-  });
-  if (child.status !== 0) throw new Error(`growth ${args.join(' ')} exited with ${child.status ?? child.signal}`);
-  return JSON.parse(child.stdout.trim().split('\n').pop());
-}
+// --- the suite ----------------------------------------------------------------------
 
 const bytes = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const ns = (s) => (s * 1e9 >= 100 ? (s * 1e9).toFixed(0) : (s * 1e9).toFixed(1));
 const ms = (s) => (s * 1e3 >= 10 ? (s * 1e3).toFixed(1) : (s * 1e3).toPrecision(2));
 
-function main() {
-  const load = os.loadavg()[0];
-  const started = hr();
-  const results = [];
-  for (const type of Object.keys(TYPES)) {
-    for (const n of KEY_COUNTS) {
-      process.stderr.write(`  growth ${type} ${n} keys ... `);
-      const r = spawnJSON(['--point', type, String(n)], true);
-      process.stderr.write(
-        `flush ${ms(r.flush)} ms (${ns(r.flush / n)} ns/key, ${r.datapoints} datapoints), ` +
-          `RSS ${bytes(r.perKey)} B/key, heap ${bytes(r.heapPerKey)} B/key over ${r.copies} aggregator(s)\n`,
-      );
-      results.push(r);
-    }
-  }
-  const ingests = {};
-  for (const id of Object.keys(INGEST)) {
-    process.stderr.write(`  growth ingest ${id} ... `);
-    ingests[id] = spawnJSON(['--ingest', id], false);
-    process.stderr.write(`${ingests[id].map((p) => `${p.length} B: ${(p.rate / 1e6).toFixed(2)}M`).join(', ')} lines/s\n`);
-  }
-
+function report(measured) {
+  const results = measured.points.cases.map((c) => c.result);
+  const ingests = Object.fromEntries(measured.ingest.cases.map((c) => [c.id, c.result.points]));
   const seriesOf = (value, text) =>
     Object.keys(TYPES).map((type) => ({
       id: type,
@@ -295,37 +265,53 @@ function main() {
   ];
 
   const big = results.filter((r) => r.n === KEY_COUNTS[KEY_COUNTS.length - 1]);
-  process.stdout.write(
-    `${JSON.stringify({
-      suite: 'growth',
-      title: 'Cost growth: flush time and memory per key, ingest against line length',
-      description:
-        `${KEY_COUNTS.map(keysText).join(', ')} keys of each type ` +
-        `(counters, gauges, timers with ${TIMER_SAMPLES} samples, sets with ${SET_MEMBERS} members; names ~25 B), ` +
-        `brubeck convention, one fresh process per point; ingest: ~1 MiB of counter lines of ${LINE_LENGTHS.join(', ')} bytes`,
-      quick,
-      peers: ['statsd'],
-      groups,
-      notes: [
-        `Flush time: hrtime around \`flush()\` alone (Graphite plaintext into one Buffer), after every key got its lines again; median of 41 (1k keys), 21 (10k), 9 (100k) or 3 (1M) flushes${quick ? ' (quick: 3)' : ''}, the warm-up flush dropped. Datapoints per key: counters ${Math.round(big.find((r) => r.type === 'counters')?.datapoints / big[0]?.n)}, timers ${Math.round(big.find((r) => r.type === 'timers')?.datapoints / big[0]?.n)} (brubeck's timer fields and 5 percentiles), plus the aggregator's own metrics.`,
-        `Memory: RSS (not heap: the tables are native) of a fresh \`node --expose-gc\` process after ingest → flush → ingest and three full GCs, less RSS before, over the keys held; below ${keysText(MEMORY_KEYS)} keys the process holds ${keysText(MEMORY_KEYS)}/N aggregators of N keys, so each aggregator's fixed cost is included. RSS counts what the allocator keeps, so it is what a daemon pays, not the bytes of the structures. V8 heap growth per key is in brackets (the packets are built before the baseline).`,
-        'Ingest: median over repetitions of the whole ~1 MiB input (at least 5, for ' + INGEST_SECONDS + ' s); every key exists before timing. The etsy row is the same transcription of stats.js handlePacket as in the aggregate suite.',
-        `The machine has ${os.cpus().length} cores; other jobs may be running (1-minute load average ${load.toFixed(2)} at the start); the suite took ${(hr() - started).toFixed(0)} s.`,
-      ],
-    })}\n`,
-  );
+  return {
+    description:
+      `${KEY_COUNTS.map(keysText).join(', ')} keys of each type ` +
+      `(counters, gauges, timers with ${TIMER_SAMPLES} samples, sets with ${SET_MEMBERS} members; names ~25 B), ` +
+      `brubeck convention, one fresh process per point; ingest: ~1 MiB of counter lines of ${LINE_LENGTHS.join(', ')} bytes`,
+    groups,
+    notes: [
+      `Flush time: hrtime around \`flush()\` alone (Graphite plaintext into one Buffer), after every key got its lines again; median of 41 (1k keys), 21 (10k), 9 (100k) or 3 (1M) flushes${quick ? ' (quick: 3)' : ''}, the warm-up flush dropped. Datapoints per key: counters ${Math.round(big.find((r) => r.type === 'counters')?.datapoints / big[0]?.n)}, timers ${Math.round(big.find((r) => r.type === 'timers')?.datapoints / big[0]?.n)} (brubeck's timer fields and 5 percentiles), plus the aggregator's own metrics.`,
+      `Memory: RSS (not heap: the tables are native) of a fresh \`node --expose-gc\` process after ingest → flush → ingest and three full GCs, less RSS before, over the keys held; below ${keysText(MEMORY_KEYS)} keys the process holds ${keysText(MEMORY_KEYS)}/N aggregators of N keys, so each aggregator's fixed cost is included. RSS counts what the allocator keeps, so it is what a daemon pays, not the bytes of the structures. V8 heap growth per key is in brackets (the packets are built before the baseline).`,
+      'Ingest: median over repetitions of the whole ~1 MiB input (at least 5, for ' + INGEST_SECONDS + ' s); every key exists before timing. The etsy row is the same transcription of stats.js handlePacket as in the aggregate suite.',
+      `The machine has ${os.cpus().length} cores; other jobs may be running (1-minute load average ${LOAD.toFixed(2)} at the start); the suite took ${((Date.now() - STARTED) / 1e3).toFixed(0)} s.`,
+    ],
+  };
 }
 
-if (arg('--point')) {
-  point(arg('--point'), Number(arg('--point', 2))).then(
-    (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
-    (error) => {
-      console.error(error);
-      process.exit(1);
+const POINT_PROGRESS = (r) =>
+  `flush ${ms(r.flush)} ms (${ns(r.flush / r.n)} ns/key, ${r.datapoints} datapoints), ` +
+  `RSS ${bytes(r.perKey)} B/key, heap ${bytes(r.heapPerKey)} B/key over ${r.copies} aggregator(s)`;
+
+runSuite({
+  suite: 'growth',
+  title: 'Cost growth: flush time and memory per key, ingest against line length',
+  peers: ['statsd'],
+  groups: [
+    {
+      name: 'points',
+      hidden: true,
+      cases: Object.fromEntries(
+        Object.keys(TYPES).flatMap((type) =>
+          KEY_COUNTS.map((n) => [`${type}-${n}`, { name: `${type}, ${n} keys`, node: ['--expose-gc'], run: () => point(type, n), progress: POINT_PROGRESS }]),
+        ),
+      ),
     },
-  );
-} else if (arg('--ingest')) {
-  process.stdout.write(`${JSON.stringify(ingest(arg('--ingest')))}\n`);
-} else {
-  main();
-}
+    {
+      name: 'ingest',
+      hidden: true,
+      cases: Object.fromEntries(
+        Object.keys(INGEST).map((id) => [
+          id,
+          {
+            name: INGEST[id].name,
+            run: () => ingest(id),
+            progress: (r) => `${r.points.map((p) => `${p.length} B: ${rate(p.rate)}`).join(', ')} lines/s`,
+          },
+        ]),
+      ),
+    },
+  ],
+  report,
+});

@@ -164,32 +164,4 @@ async function startEtsyStatsd({ graphitePort, flushInterval, graceMs = 3000 }) 
   };
 }
 
-/**
- * A bench file's entry point: in a child process (`task` given) prints the
- * task's result as one JSON line; otherwise runs `main`, killing the children
- * it started if it fails. Exits 1 on an error either way.
- */
-function runEntry(name, task, main) {
-  if (task) {
-    task().then(
-      (result) => {
-        process.stdout.write(`${JSON.stringify(result)}\n`);
-        process.exit(0);
-      },
-      (error) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
-    return;
-  }
-  main().catch((error) => {
-    console.error(`${name}: ${error.stack ?? error.message}`);
-    killAll();
-    process.exit(1);
-  });
-}
-
-module.exports = {
-  startEtsyStatsd, hr, turn, sleep, track, killAll, stopChild, getJSON, udpSocket, cpuSeconds, freePort, waitForOutput,
-  runEntry };
+module.exports = { startEtsyStatsd, hr, turn, sleep, track, killAll, stopChild, getJSON, udpSocket, cpuSeconds, freePort, waitForOutput };

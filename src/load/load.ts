@@ -9,6 +9,18 @@ import { parseEndpoint } from '../net/endpoint';
 import { StatsdError } from '../core/errors';
 import { invalidOption } from '../core/options';
 import { type Transport, createTransport } from '../net/transport';
+import { mulberry32 } from './prng';
+
+/** What a load run offers unless told otherwise (also in `--help`). */
+export const LOAD_DEFAULTS = {
+  /** lines per second */
+  rate: 100_000,
+  /** seconds */
+  duration: 10,
+  keys: 1000,
+  /** etsy statsd's recommended datagram size for a 1500-byte (Fast Ethernet) MTU */
+  packetBytes: 1432,
+} as const;
 
 export interface LoadOptions {
   /** Server endpoint (udp://, tcp://, unix://, unixstream:// or host:port). */
@@ -55,18 +67,6 @@ export interface LoadSummary extends LoadProgress {
   byType: Record<string, number>;
 }
 
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const DEFAULT_MIX = { c: 35, ms: 30, g: 15, h: 10, s: 10 };
 
 /**
@@ -91,15 +91,15 @@ interface Packet {
  * counters a server reports equals the `c` lines it accepted.
  */
 export function buildPackets(o: LoadOptions, stream: boolean): Packet[] {
-  const random = prng(o.seed ?? 1);
-  const keys = o.keys ?? 1000;
+  const random = mulberry32(o.seed ?? 1);
+  const keys = o.keys ?? LOAD_DEFAULTS.keys;
   const mix = Object.entries(o.mix ?? DEFAULT_MIX).filter(([, w]) => (w ?? 0) > 0) as [string, number][];
   const total = mix.reduce((n, [, w]) => n + w, 0);
   if (total <= 0) throw invalidOption('mix', 'positive weights', o.mix);
   const prefix = o.prefix ?? 'load';
   const tagged = o.tagged ?? 0;
   const sampled = o.sampled ?? 0;
-  const packetBytes = o.packetBytes ?? 1432;
+  const packetBytes = o.packetBytes ?? LOAD_DEFAULTS.packetBytes;
   const pickType = () => {
     let r = random() * total;
     for (const [t, w] of mix) if ((r -= w) < 0) return t;
@@ -141,8 +141,8 @@ export function buildPackets(o: LoadOptions, stream: boolean): Packet[] {
 /** Sends the mix at `rate` lines/s for `duration` seconds, paced every millisecond. */
 export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
   const endpoint = parseEndpoint(o.target, 'target');
-  const rate = o.rate ?? 100_000;
-  const duration = o.duration ?? 10;
+  const rate = o.rate ?? LOAD_DEFAULTS.rate;
+  const duration = o.duration ?? LOAD_DEFAULTS.duration;
   if (!(rate > 0)) throw invalidOption('rate', 'lines per second > 0', rate);
   if (!(duration > 0)) throw invalidOption('duration', 'seconds > 0', duration);
   let errors = 0;

@@ -1,21 +1,19 @@
 // Seeded randomness for property and differential tests: a PRNG, statsd line
 // generators over every rule of DESIGN.md §4, and byte-level mutators.
 import type { Dialect, MetricInput, MetricType } from '../../src';
+import { mulberry32 } from '../../src/load/prng';
 
-/** mulberry32: a tiny 32-bit PRNG; the same seed gives the same sequence. */
+/** Seeded generators over the package's PRNG (src/load/prng.ts, mulberry32): the same seed gives the same sequence. */
 export class Random {
-  #state: number;
+  readonly #next: () => number;
 
   constructor(seed: number) {
-    this.#state = seed >>> 0;
+    this.#next = mulberry32(seed);
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.#next();
   }
 
   /** Integer in [min, max]. */
