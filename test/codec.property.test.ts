@@ -12,14 +12,13 @@ import {
   type Metric,
   type MetricInput,
   type ParseReason,
-  type ReferenceResult,
   StatsdError,
   formatLine,
   pack,
   parse,
   parseLine,
-  parseLineReference,
 } from '../src';
+import { type ReferenceResult, parseLineReference } from '../src/codec/reference';
 import { expectedParse, metricKey } from './helpers/expected-metrics';
 
 // ---------------------------------------------------------------- arbitraries

@@ -1,8 +1,9 @@
-// Differential: the native parser against the TypeScript reference (src/reference.ts)
+// Differential: the native parser against the TypeScript reference (src/codec/reference.ts)
 // on seeded random lines, valid and mutated, in both dialects.
 import { describe, expect, test } from 'vitest';
 
-import { type Dialect, type Metric, type ParseReason, parse, parseLineReference } from '../src';
+import { type Dialect, type Metric, type ParseReason, parse } from '../src';
+import { parseLineReference } from '../src/codec/reference';
 import { Random, randomLine, randomValidLine } from './helpers/random';
 
 const LINES_PER_DIALECT = 100_000;

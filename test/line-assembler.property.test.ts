@@ -1,4 +1,4 @@
-// Properties of LineAssembler (src/line-assembler.ts) on fast-check arbitraries:
+// Properties of LineAssembler (src/daemon/inputs/line-assembler.ts) on fast-check arbitraries:
 // a '\n'-framed stream cut into chunks anywhere comes out as the same lines, in
 // order, whatever the chunking, but for the overlong lines it had to drop, which
 // it counts; and what it buffers stays within maxLineBytes.

@@ -228,7 +228,7 @@ describe('formatLine -> parse round trip', () => {
 });
 
 // Regression: a '\n' that ends a tag or a name shifted the '\n'-separated string
-// segments src/serializer.ts hands to native, so the error named the next,
+// segments src/codec/serialize.ts hands to native, so the error named the next,
 // valid metric, and sanitize: true threw instead of replacing the newline.
 describe('a newline at the end of a tag or a name', () => {
   const ok: MetricInput = { name: 'ok', type: 'c', value: 1 };

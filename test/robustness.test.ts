@@ -2,7 +2,8 @@
 // larger buffers, and record growth; every line counted, nothing crashes.
 import { describe, expect, test } from 'vitest';
 
-import { type Dialect, type MetricBatch, type ParseReason, METRIC_TYPES, PARSE_REASONS, parse, parseLineReference } from '../src';
+import { type Dialect, type MetricBatch, type ParseReason, METRIC_TYPES, PARSE_REASONS, parse } from '../src';
+import { parseLineReference } from '../src/codec/reference';
 import { Random, mutate, randomValidLine } from './helpers/random';
 
 /** Lines the walker counts: split at '\n', empty and lone-'\r' lines skipped. */

@@ -1,190 +1,25 @@
 // Emitter: a typed statsd client that aggregates locally and sends packets
 // that never exceed the limit; it never throws on network trouble (DESIGN §6).
+// Options and checks are in options.ts, handles in handles.ts, storage in
+// metric-store.ts; this class is the public methods and the flush cycle.
 /// <reference types="node" preserve="true" />
 import { EventEmitter } from 'node:events';
 
 import { LineBatch, PACK_TRAILING_NEWLINE, splitPackets } from '../codec/line-batch';
 import { type Endpoint, resolveEndpoint } from '../net/endpoint';
 import { StatsdError, reasonError } from '../core/errors';
+import { CounterHandle, GaugeHandle, TimerHandle } from './handles';
 import { Kind, MetricStore, lookupIndex } from './metric-store';
+import { EMITTER_OPTIONS, type EmitterOptions, type EmitterStats, type Tags, checkRate, checkTags, checkValue, describe } from './options';
+
+export { CounterHandle, GaugeHandle, TimerHandle } from './handles';
+export type { EmitterOptions, EmitterStats } from './options';
 import type { MetricType } from '../codec/metric';
 import { booleanOption, choiceOption, integerOption, invalidOption, knownKeys } from '../core/options';
 import { formatLine } from '../codec/serialize';
 import { type Transport, countLines, createTransport } from '../net/transport';
 
-export interface EmitterOptions {
-  /** `host:port`, `udp://…`, `tcp://…`, `unix:///path`, `unixstream:///path`; else from the environment. */
-  endpoint?: string;
-  /** Prepended to every name, joined with '.' (`flux.0` → `flux.0.name`). */
-  prefix?: string;
-  /** Aggregation interval in ms (default 1000); 0 sends each batch of calls at once. */
-  flushInterval?: number;
-  /** Largest packet (default 1432 for UDP and TCP, 8192 for unix sockets). */
-  maxPacketBytes?: number;
-  /** `brubeck` (default): count() sends `C` totals; `etsy`: it sends `c` deltas. */
-  convention?: 'brubeck' | 'etsy';
-  /** Timings kept per key and interval; past it, a uniform sample with a matching `|@rate` (default 1000). */
-  maxSamplesPerKey?: number;
-  /** Tags added to every metric. */
-  globalTags?: string[];
-  /**
-   * Bytes of packets queued: by a TCP/unix-stream emitter while the server is
-   * away or slow, by a datagram emitter while a flush is being paced out
-   * (default 64 MiB: a whole flush at the default limits, 1M timings and
-   * 200k other keys, fits). Past it the oldest packets are dropped and counted.
-   */
-  maxQueueBytes?: number;
-  /**
-   * ms over which a datagram flush is spread (default: half the flush
-   * interval, from 50 to 500 ms). A receiver with the kernel's default socket
-   * buffer (212,992 bytes) keeps ~90 packets: a flush handed over at once
-   * loses the rest. Pacing sends at least 2 packets a millisecond, and as
-   * fast as needed to be done within the window, so a large flush to a fast
-   * receiver is not held back.
-   */
-  sendWindow?: number;
-  /** ms flush() and close() wait for the transport at most (default 5000); close() then drops and counts what is left. */
-  flushTimeout?: number;
-  /** Keys held at most (default 200,000); a call for a new key past it is dropped and counted (`keysDropped`). */
-  maxKeys?: number;
-  /**
-   * Flush intervals (seconds when flushInterval is 0) a key may go unused
-   * before it is forgotten and its memory reused (default 10; 0 = never).
-   * Keys of handles, and etsy-convention count() totals, are kept.
-   */
-  idleIntervals?: number;
-  /**
-   * Timing samples stored per interval over all keys (default 1,000,000: 16 B
-   * each, at most ~32 MB with storage growth). Past it keys that stored some
-   * sample among them (with the matching `|@rate`); calls of keys that stored
-   * none are dropped and counted.
-   */
-  maxIntervalSamples?: number;
-  /**
-   * The endpoint is a DogStatsD agent: send a key's timings, histograms and
-   * distributions as multi-value lines (`a:1:2:3|ms`). brubeck and etsy statsd
-   * do not read them, so the default is one line per value.
-   */
-  dogstatsd?: boolean;
-  /** Environment to read the endpoint from (default process.env). */
-  env?: NodeJS.ProcessEnv;
-}
-
-/** Every EmitterOptions key (checked at construction: a misspelt key is an error). */
-const EMITTER_OPTIONS: readonly (keyof EmitterOptions)[] = [
-  'endpoint', 'prefix', 'flushInterval', 'maxPacketBytes', 'convention', 'maxSamplesPerKey', 'globalTags', 'maxQueueBytes',
-  'sendWindow', 'flushTimeout', 'maxKeys', 'idleIntervals', 'maxIntervalSamples', 'dogstatsd', 'env',
-];
-
-export interface EmitterStats {
-  /** Lines handed to the kernel. */
-  sent: number;
-  /** Lines discarded: longer than a packet, or in a packet that could not be sent. */
-  dropped: number;
-  packets: number;
-  bytes: number;
-  /** Network errors seen (also emitted as 'error' events when listened to). */
-  errors: number;
-  /** Keys held now. */
-  keys: number;
-  /** Calls dropped because maxKeys keys were held (also in `dropped`). */
-  keysDropped: number;
-}
-
-type Tags = readonly string[] | undefined;
-
 const SET_MEMBER_BAD = /[|\n\r\x00-\x1f\x7f]/;
-
-/** Text for an error message about any value (never throws: BigInt, cycles, symbols). */
-function describe(value: unknown): string {
-  try {
-    return typeof value === 'string' ? JSON.stringify(value) : String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
-}
-
-function checkTags(tags: unknown): void {
-  if (tags !== undefined && !Array.isArray(tags)) throw reasonError('bad_tag', `tags must be a list of strings, not ${describe(tags)}`);
-}
-
-function checkValue(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw reasonError('bad_value', `${describe(name)}: ${describe(value)} is not a finite number`);
-  }
-}
-
-function checkRate(rate: number): void {
-  if (!(typeof rate === 'number' && rate > 0 && rate <= 1 && Number.isFinite(1 / rate))) {
-    throw reasonError('bad_rate', describe(rate));
-  }
-}
-
-/** What every handle holds: its key's slot in the emitter's store. */
-class Handle {
-  readonly name: string;
-  protected readonly store: MetricStore;
-  protected readonly slot: number;
-  constructor(store: MetricStore, slot: number, name: string) {
-    this.store = store;
-    this.slot = slot;
-    this.name = name;
-  }
-}
-
-/** A counter whose add() is a typed-array write. */
-export class CounterHandle extends Handle {
-  add(by = 1): void {
-    if (!Number.isFinite(by)) checkValue(this.name, by);
-    this.store.add(this.slot, by);
-  }
-}
-
-/** A gauge whose set()/add() are typed-array writes. */
-export class GaugeHandle extends Handle {
-  set(value: number): void {
-    if (!Number.isFinite(value)) checkValue(this.name, value);
-    this.store.set(this.slot, value);
-  }
-  add(delta: number): void {
-    if (!Number.isFinite(delta)) checkValue(this.name, delta);
-    this.store.addGauge(this.slot, delta);
-  }
-}
-
-/** Records timings of one key: record(ms), time(fn), start() → stop(). */
-export class TimerHandle extends Handle {
-  record(ms: number): void {
-    if (!Number.isFinite(ms)) checkValue(this.name, ms);
-    this.store.addTiming(this.slot, ms, 1);
-  }
-  /** Starts a stopwatch; calling the result records the elapsed ms and returns it. */
-  start(): () => number {
-    const started = process.hrtime.bigint();
-    return () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      this.record(ms);
-      return ms;
-    };
-  }
-  /** Runs fn and records how long it took (until the promise settles, for async fn). */
-  time<T>(fn: () => T): T {
-    if (typeof fn !== 'function') throw invalidOption('fn', 'a function', fn);
-    const stop = this.start();
-    let result: T;
-    try {
-      result = fn();
-    } catch (error) {
-      stop();
-      throw error;
-    }
-    if (result instanceof Promise) {
-      return result.finally(stop) as T;
-    }
-    stop();
-    return result;
-  }
-}
 
 /**
  * A statsd client. Calls aggregate into typed arrays; every flushInterval one

@@ -1,8 +1,7 @@
 // Where an emitter sends: parsed from the option or the environment (DESIGN §6).
 /// <reference types="node" preserve="true" />
-import * as net from 'node:net';
-
 import { StatsdError } from '../core/errors';
+import { hostPortProblem } from './address';
 
 export type TransportKind = 'udp' | 'tcp' | 'unix' | 'unixstream';
 
@@ -24,29 +23,10 @@ function bad(source: string, value: string, why: string): StatsdError {
   );
 }
 
-function parsePort(text: string, source: string, value: string): number {
-  if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) {
-    throw bad(source, value, `port ${JSON.stringify(text)} is not a number from 1 to 65535`);
-  }
-  return Number(text);
-}
-
-// host:port, [v6]:port
 function parseHostPort(text: string, source: string, value: string): { host: string; port: number } {
-  if (text.startsWith('[')) {
-    const close = text.indexOf(']');
-    if (close < 0 || text[close + 1] !== ':') throw bad(source, value, 'expected [ipv6]:port');
-    const host = text.slice(1, close);
-    if (net.isIPv6(host) === false) throw bad(source, value, `${host} is not an IPv6 address`);
-    return { host, port: parsePort(text.slice(close + 2), source, value) };
-  }
-  const colon = text.lastIndexOf(':');
-  if (colon < 0) throw bad(source, value, 'missing colon delimiter (expected host:port)');
-  const host = text.slice(0, colon);
-  if (host === '') throw bad(source, value, 'empty host');
-  if (host.includes(':')) throw bad(source, value, 'an IPv6 address needs brackets: [::1]:8125');
-  if (/\s/.test(host)) throw bad(source, value, 'space in host');
-  return { host, port: parsePort(text.slice(colon + 1), source, value) };
+  const parsed = hostPortProblem(text, 'connect');
+  if (typeof parsed === 'string') throw bad(source, value, parsed);
+  return parsed;
 }
 
 /**

@@ -1,4 +1,4 @@
-// hot-shots 17's text rules for the StatsD drop-in (src/statsd.ts): what it replaces
+// hot-shots 17's text rules for the StatsD drop-in (src/statsd/client.ts): what it replaces
 // with '_' in names and tags, how it merges tags, prefixes and timestamps — ported
 // so the same calls give the same lines. What we refuse on top of it is in statsd.ts.
 /// <reference types="node" preserve="true" />

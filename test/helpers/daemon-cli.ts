@@ -85,7 +85,7 @@ export class DaemonProcess {
 
   /**
    * Waits for the "listening on …" line, then 100 ms more: the CLI installs its
-   * SIGTERM/SIGINT handlers only after printing that line (src/cli.ts:150-163),
+   * SIGTERM/SIGINT handlers only after printing that line (src/commands/serve.ts),
    * so a signal sent at once may find none (pinned in daemon.test.ts).
    */
   async ready(timeoutMs = 10_000): Promise<void> {

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { GraphiteSink } from '../../src/daemon/sinks/sinks';
+import { GraphiteSink } from '../../src';
 import { ScriptedCarbon } from '../helpers/scripted-carbon';
 import { waitFor } from '../helpers/receivers';
 

@@ -14,7 +14,7 @@ vi.setConfig({ testTimeout: 60_000 });
 
 import { Emitter } from '../../src/emitter/emitter';
 import { StatsdServer } from '../../src/daemon/server';
-import { GraphiteSink } from '../../src/daemon/sinks/sinks';
+import { GraphiteSink } from '../../src';
 import { Carbon, carbonMissing, points, valueAt } from '../helpers/carbon';
 import { DaemonProcess } from '../helpers/daemon-cli';
 import { sleep } from '../helpers/receivers';

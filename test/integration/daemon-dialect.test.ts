@@ -8,7 +8,7 @@ import * as path from 'node:path';
 
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
-import { loadConfig } from '../../src/daemon/config/config';
+import { loadConfig } from '../../src/daemon/config/file';
 import { DaemonProcess, sendUdp } from '../helpers/daemon-cli';
 import { tempDir, until } from '../helpers/receivers';
 
@@ -97,7 +97,7 @@ describe('dialect', () => {
 describe('etsy calculatedTimerMetrics', () => {
   it('is read from config.js into the aggregator options (not reported as ignored)', () => {
     const config = loadConfig(file('ctm.js', "{ port: 0, calculatedTimerMetrics: ['count_ps', 'count', 'count_percent', 'mean_percent', 'histogram'] }"));
-    expect(config.aggregator.calculatedTimerMetrics).toEqual(['count_ps', 'count', 'count_percent', 'mean_percent', 'histogram']);
+    expect(config.options.aggregator?.calculatedTimerMetrics).toEqual(['count_ps', 'count', 'count_percent', 'mean_percent', 'histogram']);
     expect(config.warnings.join('\n')).not.toMatch(/calculatedTimerMetrics/);
   });
 

@@ -365,7 +365,7 @@ describe('HTTP', () => {
     expect(stats.backends[0].backlog).toBeGreaterThan(0);
   });
 
-  // BUG (pinned): src/server.ts:279 calls decodeURIComponent on the raw path
+  // BUG (pinned): src/daemon/http/health.ts calls decodeURIComponent on the raw path
   // inside the request handler; a malformed escape throws URIError, which is
   // uncaught, and the whole daemon dies (and loses its unflushed metrics).
   it('a malformed /metric/%E0%A4%A request is answered, and the daemon keeps running', async () => {
@@ -381,7 +381,7 @@ describe('HTTP', () => {
 
   // BUG (pinned, brubeck compatibility): brubeck's /stats backends[] carry
   // {type, sample_freq, connected, address, port, sent|bytes_sent}
-  // (shared/reference/brubeck-fripp.md §2.6); src/server.ts:260-270 has no
+  // (shared/reference/brubeck-fripp.md §2.6); src/daemon/http/health.ts has no
   // address and port for a carbon backend.
   it('/stats backends[] of a carbon backend carry brubeck\'s address and port', async () => {
     const carbon = await receiver();
@@ -392,7 +392,7 @@ describe('HTTP', () => {
   });
 
   // BUG (pinned, brubeck compatibility): brubeck's /metric/<key> types are
-  // meter (`c`), counter (`C`), gauge, timer, histogram; src/server.ts:281
+  // meter (`c`), counter (`C`), gauge, timer, histogram; src/daemon/http/health.ts
   // reports the aggregator's kinds, so `c` shows as "counter" (brubeck's word
   // for `C`) and `C` as "monotonic".
   it('/metric/<key> uses brubeck\'s type names (meter for c, counter for C)', async () => {
@@ -454,7 +454,7 @@ describe('SIGTERM', () => {
     expect(valuesOf(d.stdout, 'queued.c')).toEqual([1_000_000]);
   });
 
-  // BUG (pinned): src/cli.ts prints "listening on …" (line 152) before it
+  // BUG (pinned): src/commands/serve.ts prints "listening on …" before it
   // installs its SIGTERM/SIGINT handlers (lines 162-163), so a supervisor
   // that stops the daemon as soon as it reports ready kills it with the
   // default action: no final flush, exit by signal instead of code 0.

@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 
 import { StatsdServer } from '../../src/daemon/server';
-import type { Sink } from '../../src/daemon/sinks/sinks';
+import type { Sink } from '../../src';
 import { until } from '../helpers/receivers';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { StatsdServer } from '../../src/daemon/server';
-import type { Sink } from '../../src/daemon/sinks/sinks';
+import type { Sink } from '../../src';
 import { CLI, sendUdp } from '../helpers/daemon-cli';
 import { sleep, until } from '../helpers/receivers';
 

@@ -1,15 +1,15 @@
 // The carbon backlog bounded in bytes (issue [1/7] item 2): with carbon down,
 // flushes wait up to maxBacklogBytes; past it the oldest are dropped and
 // counted. The bound is set by GraphiteSinkOptions, a config file's "limits",
-// or --max-backlog-bytes (src/sinks.ts, src/config.ts, src/cli.ts).
+// or --max-backlog-bytes (src/daemon/sinks/graphite.ts, src/daemon/config/file.ts, src/commands/serve.ts).
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { FlushResult } from '../../src/aggregator/aggregator';
-import { loadConfig } from '../../src/daemon/config/config';
-import { GraphiteSink } from '../../src/daemon/sinks/sinks';
+import { loadConfig } from '../../src/daemon/config/file';
+import { GraphiteSink } from '../../src';
 import { DaemonProcess } from '../helpers/daemon-cli';
 import { ScriptedCarbon } from '../helpers/scripted-carbon';
 import { tempDir, until } from '../helpers/receivers';
@@ -79,10 +79,10 @@ describe('maxBacklogBytes from a config file and the command line', () => {
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const brubeck = path.join(dir, 'brubeck.json');
     fs.writeFileSync(brubeck, JSON.stringify({ samplers: [{ type: 'statsd', port: 0 }], backends: [{ type: 'carbon', port: 2003 }], limits: { maxBacklogBytes: 12345 } }));
-    expect(loadConfig(brubeck).maxBacklogBytes).toBe(12345);
+    expect(loadConfig(brubeck).options.limits?.maxBacklogBytes).toBe(12345);
     const etsy = path.join(dir, 'config.js');
     fs.writeFileSync(etsy, '{ port: 0, graphiteHost: "127.0.0.1", limits: { maxBacklogBytes: 777 } }');
-    expect(loadConfig(etsy).maxBacklogBytes).toBe(777);
+    expect(loadConfig(etsy).options.limits?.maxBacklogBytes).toBe(777);
     fs.writeFileSync(brubeck, JSON.stringify({ samplers: [{ type: 'statsd', port: 0 }], limits: { maxBacklogBytes: 0 } }));
     expect(() => loadConfig(brubeck)).toThrow(/limits\.maxBacklogBytes must be a whole number >= 1, not 0/);
   });

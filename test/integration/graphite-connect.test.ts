@@ -1,6 +1,6 @@
 // /ping is healthy from the first second (issue [1/7] item 9c): the carbon
 // sink connects when the daemon starts, not at the first flush, and keeps its
-// connection up between flushes (src/sinks.ts Sink.start).
+// connection up between flushes (src/daemon/sinks/sink.ts Sink.start).
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { DaemonProcess, httpGet } from '../helpers/daemon-cli';

@@ -1,14 +1,14 @@
 // A datapoint carbon cannot take (issue [1/7] item 1b): carbon-cache 1.1.7
 // closes a plaintext connection on a line it cannot decode, and drops a whole
 // pickle message silently. The sink must not replay such a flush forever: the
-// datapoint is dropped and counted, the rest delivered (src/sinks.ts).
+// datapoint is dropped and counted, the rest delivered (src/daemon/sinks/graphite.ts).
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { FlushResult } from '../../src/aggregator/aggregator';
-import { GraphiteSink, type GraphiteSinkOptions } from '../../src/daemon/sinks/sinks';
+import { GraphiteSink, type GraphiteSinkOptions } from '../../src';
 import { Carbon, carbonMissing } from '../helpers/carbon';
 import { sleep, until } from '../helpers/receivers';
 

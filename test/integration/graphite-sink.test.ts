@@ -1,11 +1,11 @@
 // GraphiteSink against a scripted carbon on real sockets: what a broken
 // connection does to the flush being written and to flushes already written,
-// and how each outcome is counted (src/sinks.ts).
+// and how each outcome is counted (src/daemon/sinks/graphite.ts).
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { FlushResult } from '../../src/aggregator/aggregator';
-import { GraphiteSink, type GraphiteSinkOptions } from '../../src/daemon/sinks/sinks';
+import { GraphiteSink, type GraphiteSinkOptions } from '../../src';
 import { ScriptedCarbon } from '../helpers/scripted-carbon';
 import { sleep, waitFor } from '../helpers/receivers';
 

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from '../../src';
 import { GraphiteCounterSink, buildPackets, runLoad } from '../../src/load/load';
 import { StatsdServer } from '../../src/daemon/server';
-import { GraphiteSink } from '../../src/daemon/sinks/sinks';
+import { GraphiteSink } from '../../src';
 import { CLI } from '../helpers/daemon-cli';
 
 const cleanup: (() => Promise<void> | void)[] = [];

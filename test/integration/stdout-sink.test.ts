@@ -1,6 +1,6 @@
 // The stdout sink (the default of `npm start`) when its reader goes away or
 // stops reading (issue [1/7] item 3): the real CLI daemon in a child process,
-// its stdout a pipe the test closes or never reads (src/sinks.ts StreamSink).
+// its stdout a pipe the test closes or never reads (src/daemon/sinks/stream.ts).
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 

@@ -1,0 +1,175 @@
+// The daemon as a composition (issue [4/7] items 2-3): one ServerOptions
+// vocabulary resolved once, config file and flags merged into it, bind
+// failures with Node's code for every input, HTTP routes registered from
+// outside, and sinks that report through events without the server taking
+// over their owner's callback.
+import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { GraphiteSink, StatsdError, StatsdServer } from '../../src';
+import { optionsFromArgs } from '../../src/commands/serve';
+import { DEFAULT_HOST, DEFAULT_STATSD_PORT } from '../../src/daemon/config/defaults';
+import { mergeServerOptions, resolveServerOptions } from '../../src/daemon/config/server-options';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function started(server: StatsdServer): StatsdServer {
+  cleanups.push(() => server.stop(0));
+  return server;
+}
+
+function get(port: number, urlPath: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: urlPath }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+function tempFile(name: string, text: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'composition-'));
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+describe('one ServerOptions vocabulary', () => {
+  it('one flush interval: aggregator.flushInterval is refused, naming the top-level one', () => {
+    expect(() => new StatsdServer({ aggregator: { flushInterval: 1000 } as never })).toThrow(/top-level flushInterval, not aggregator\.flushInterval/);
+    const server = new StatsdServer({ flushInterval: 1234 });
+    expect(server.options.aggregator.flushInterval).toBe(1234);
+  });
+
+  it('defaults are filled in once, from the DEFAULT_* constants', () => {
+    const resolved = resolveServerOptions({ udp: {}, tcp: {} });
+    expect(resolved.udp).toMatchObject({ address: DEFAULT_HOST, port: DEFAULT_STATSD_PORT, workers: 1 });
+    expect(resolved.tcp).toMatchObject({ address: DEFAULT_HOST, port: DEFAULT_STATSD_PORT, maxConnections: 1024, maxLineBytes: 8192 });
+    expect(resolveServerOptions({ tcp: {}, limits: { maxConnections: 7 } }).tcp?.maxConnections).toBe(7);
+    expect(resolveServerOptions({ tcp: {}, aggregator: { maxLineBytes: 100 } }).tcp?.maxLineBytes).toBe(100);
+  });
+
+  it('ports and hosts are checked where they are resolved, with the option named', () => {
+    expect(() => resolveServerOptions({ udp: { port: 70000 } })).toThrow(/udp\.port/);
+    expect(() => resolveServerOptions({ tcp: { port: -1 } })).toThrow(/tcp\.port/);
+    expect(() => resolveServerOptions({ http: { address: 'a b' } })).toThrow(/http\.address/);
+    expect(() => new GraphiteSink({ host: '127.0.0.1', port: 0 })).toThrow(/port.*from 1 to 65535/);
+    expect(() => new GraphiteSink({ port: 2003 } as never)).toThrow(/host/);
+  });
+
+  it('graphite and stdout options become sinks after the given ones', () => {
+    const server = new StatsdServer({ graphite: { host: '127.0.0.1', port: 2003, format: 'pickle' }, stdout: 'json', limits: { maxBacklog: 3 } });
+    expect(server.sinks.map((s) => s.name)).toEqual(['graphite pickle 127.0.0.1:2003', 'stdout json']);
+  });
+
+  it('a merge keeps what the override leaves undefined', () => {
+    const merged = mergeServerOptions({ udp: { address: '0.0.0.0', port: 1 }, flushInterval: 5 }, { udp: { port: 2, address: undefined }, flushInterval: undefined });
+    expect(merged).toEqual({ udp: { address: '0.0.0.0', port: 2 }, flushInterval: 5 });
+  });
+
+  it('flags go over the config file, group by group', () => {
+    const file = tempFile('config.json', JSON.stringify({ samplers: [{ type: 'statsd', address: '127.0.0.2', port: 9125 }], limits: { maxConnections: 9 } }));
+    const { options } = optionsFromArgs(['--config', file, '--port', '0', '--tcp-port', '0']);
+    // --port changes the port only; --tcp-port listens on the sampler's address.
+    expect(options.udp).toMatchObject({ address: '127.0.0.2', port: 0 });
+    expect(options.tcp).toEqual({ address: '127.0.0.2', port: 0 });
+    expect(resolveServerOptions(options).tcp?.maxConnections).toBe(9);
+    expect(options.stdout).toBe('carbon'); // no carbon backend: flushes go to stdout
+  });
+
+  it('a bad flag is a thrown StatsdError, not an exit', () => {
+    expect(() => optionsFromArgs(['--port', '99999'])).toThrow(StatsdError);
+    expect(() => optionsFromArgs(['--pickle'])).toThrow(/--pickle needs a carbon backend/);
+    expect(() => optionsFromArgs(['--nope'])).toThrow(expect.objectContaining({ code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' }));
+  });
+});
+
+describe('inputs', () => {
+  async function busyPort(): Promise<number> {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => blocker.close(r)));
+    return (blocker.address() as net.AddressInfo).port;
+  }
+
+  it.each(['tcp', 'http'] as const)('a %s bind failure rejects with EADDRINUSE, and the inputs started before are closed', async (kind) => {
+    const port = await busyPort();
+    const server = new StatsdServer({ udp: { port: 0 }, [kind]: { port } });
+    const error = await server.start().then(
+      () => undefined,
+      (e: NodeJS.ErrnoException) => e,
+    );
+    expect(error?.code).toBe('EADDRINUSE');
+    expect(error?.message).toContain(`${kind}://127.0.0.1:${port}`);
+    // the UDP input it had bound is closed again: its port can be bound
+    const udpPort = server.udpPort;
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(udpPort, '127.0.0.1', () => resolve());
+    });
+    socket.close();
+  });
+
+  it('a UDP bind failure has the same shape', async () => {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    cleanups.push(() => socket.close());
+    const server = new StatsdServer({ udp: { port: socket.address().port } });
+    await expect(server.start()).rejects.toMatchObject({ code: 'EADDRINUSE', message: expect.stringContaining('udp://127.0.0.1:') });
+  });
+});
+
+describe('HTTP routes', () => {
+  it('a route registered from outside is served beside the health routes; one that throws is a 500 and an error event', async () => {
+    const server = started(new StatsdServer({ http: { port: 0 } }));
+    const errors: string[] = [];
+    server.on('error', (e: Error) => errors.push(e.message));
+    server.route('/hello', (_req, res) => res.end('hi'));
+    server.route('/things/', (_req, res, p) => res.end(p.slice('/things/'.length)));
+    server.route('/broken', () => {
+      throw new Error('route bug');
+    });
+    await server.start();
+    expect(await get(server.httpPort, '/hello')).toEqual({ status: 200, body: 'hi' });
+    expect(await get(server.httpPort, '/things/a.b?x=1')).toEqual({ status: 200, body: 'a.b' });
+    expect((await get(server.httpPort, '/broken')).status).toBe(500);
+    expect(errors).toEqual(['http /broken: route bug']);
+    expect((await get(server.httpPort, '/ping')).status).toBe(200);
+    expect((await get(server.httpPort, '/nothing')).status).toBe(404);
+  });
+});
+
+describe('sink reports', () => {
+  it("the server listens to a sink's events and leaves the owner's onError in place", async () => {
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise((r) => closed.close(r)); // nothing listens there now
+    const sink = new GraphiteSink({ host: '127.0.0.1', port });
+    const ownerSaw: string[] = [];
+    sink.onError = (e) => ownerSaw.push(e.message);
+    const server = started(new StatsdServer({ sinks: [sink], flushInterval: 60_000 }));
+    const serverSaw: string[] = [];
+    server.on('error', (e: Error) => serverSaw.push(e.message));
+    expect(sink.onError).toBeDefined();
+    await server.start();
+    server.aggregator.ingest('a:1|c');
+    server.flush();
+    await expect.poll(() => serverSaw.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(ownerSaw).toEqual(serverSaw);
+    expect(serverSaw[0]).toMatch(/ECONNREFUSED/);
+  });
+});
