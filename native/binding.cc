@@ -224,8 +224,17 @@ class FlushWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     Napi::Object result = Napi::Object::New(env);
-    const std::string& bytes = writer_.bytes();
-    result.Set("carbon", Napi::Buffer<char>::Copy(env, bytes.data(), bytes.size()));
+    // The bytes are handed to JS as they are, not copied: a 1M-timer flush is
+    // ~600 MB of carbon lines, and copying them here, on the JS thread, held
+    // /ping for ~1 s (bench: flush-pause, group ping; see docs/benchmarks.md).
+    auto* bytes = new std::string(writer_.TakeBytes());
+    if (bytes->empty()) {
+      delete bytes;
+      result.Set("carbon", Napi::Buffer<char>::New(env, 0));
+    } else {
+      result.Set("carbon", Napi::Buffer<char>::New(env, bytes->data(), bytes->size(),
+                                                   [](Napi::Env, char*, std::string* owned) { delete owned; }, bytes));
+    }
     result.Set("metrics", Napi::Number::New(env, static_cast<double>(writer_.metrics())));
     deferred_.Resolve(result);
   }

@@ -30,6 +30,8 @@ class GraphiteWriter {
   void Finish();
 
   const std::string& bytes() const { return out_; }
+  // Hands over the bytes written (the writer is left empty).
+  std::string TakeBytes() { return std::move(out_); }
   size_t metrics() const { return metrics_; }
   size_t nonfinite() const { return nonfinite_; }
 

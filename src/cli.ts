@@ -27,12 +27,11 @@ export async function main(argv: string[]): Promise<void> {
     if (command === 'load') return await load(rest);
     fail(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
   } catch (error) {
-    // A usage error (ours or parseArgs': ERR_PARSE_ARGS_*) or a system error
-    // (EADDRINUSE …) is one line; anything else is a bug: its stack is shown.
+    // A usage error (ours, or parseArgs' ERR_PARSE_ARGS_*) or a system error
+    // (EADDRINUSE, EAI_AGAIN …): anything with a code is one line. An error
+    // without one is a bug: its stack is shown.
     const code = (error as NodeJS.ErrnoException).code;
-    if (error instanceof StatsdError || (typeof code === 'string' && (/^E[A-Z]+$/.test(code) || code.startsWith('ERR_PARSE_ARGS')))) {
-      fail((error as Error).message);
-    }
+    if (error instanceof StatsdError || typeof code === 'string') fail((error as Error).message);
     throw error;
   }
 }
@@ -40,6 +39,6 @@ export async function main(argv: string[]): Promise<void> {
 if (require.main === module) {
   main(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`statsd-native: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
-    process.exit(70); // EX_SOFTWARE
+    process.exit(1);
   });
 }

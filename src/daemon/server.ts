@@ -62,6 +62,9 @@ export class StatsdServer extends EventEmitter {
   readonly #http: HttpServer | undefined;
   #datapoints = 0;
   #running = false;
+  /** Listening to the sinks' reports, until stop() (a sink may outlive this server). */
+  readonly #onSinkFault = (error: Error) => this.#error(error);
+  readonly #onSinkRecover = (message: string) => this.emit('recover', message);
   #lastFlush = { at: Date.now(), lines: 0, errors: 0 };
   #perSecond = { metrics: 0, errors: 0 };
   udpPort = 0;
@@ -76,8 +79,8 @@ export class StatsdServer extends EventEmitter {
     if (resolved.stdout) sinks.push(new StreamSink(resolved.stdout));
     this.sinks = sinks;
     for (const sink of sinks) {
-      sink.on?.('fault', (error: Error) => this.#error(error));
-      sink.on?.('recover', (message: string) => this.emit('recover', message));
+      sink.on?.('fault', this.#onSinkFault);
+      sink.on?.('recover', this.#onSinkRecover);
     }
     const onError = (error: Error) => this.#error(error);
     if (resolved.tcp) this.#tcp = new TcpInput(resolved.tcp, (lines) => this.aggregator.ingest(lines), onError);
@@ -176,12 +179,20 @@ export class StatsdServer extends EventEmitter {
   async stop(drainMs = this.options.shutdownTimeout): Promise<void> {
     const wasRunning = this.#running;
     this.#running = false;
+    // No scheduled flush from now on (one under way is waited for below):
+    // closing the inputs may take a second, and flushes then would each pause
+    // the TCP senders being asked to finish and push the last stamp ahead.
+    const scheduleStopped = this.#schedule.stop();
     await this.#stopInputs();
-    await this.#schedule.stop(); // a scheduled flush under way comes first
+    await scheduleStopped; // a scheduled flush under way comes first
     this.#tcp?.release();
     if (wasRunning) this.flush();
     await Promise.all(this.sinks.map((s) => s.drain(drainMs)));
     await Promise.all(this.sinks.map((s) => s.close()));
+    for (const sink of this.sinks) {
+      sink.off?.('fault', this.#onSinkFault);
+      sink.off?.('recover', this.#onSinkRecover);
+    }
   }
 
   async #stopInputs(): Promise<void> {

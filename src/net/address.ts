@@ -53,7 +53,8 @@ export interface HostPort {
 
 /**
  * Parses `host:port` or `[ipv6]:port`. With `defaultHost`, the host may be
- * left out (`:8080` or `8080`, brubeck's "http" form). Returns the reason as
+ * left out (`:8080` or `8080`, brubeck's "http" form) and an IPv6 address
+ * may go without brackets (`::1:8080`: the port is after the last colon). Returns the reason as
  * a string when the text is not one, so each caller can name its source.
  */
 export function hostPortProblem(text: string, use: PortUse, defaultHost?: string): HostPort | string {
@@ -74,7 +75,8 @@ export function hostPortProblem(text: string, use: PortUse, defaultHost?: string
       if (defaultHost === undefined) return 'empty host';
       host = defaultHost;
     }
-    if (host.includes(':')) return 'an IPv6 address needs brackets: [::1]:8125';
+    // The listen forms (brubeck's "http", --http) took `::1:8080` as ::1, port 8080: kept.
+    if (host.includes(':') && !(defaultHost !== undefined && net.isIPv6(host))) return 'an IPv6 address needs brackets: [::1]:8125';
     if (/\s/.test(host)) return 'space in host';
   }
   const problem = portProblem(portText, use);

@@ -89,6 +89,12 @@ describe('one ServerOptions vocabulary', () => {
     expect(options.stdout).toBe('carbon'); // no carbon backend: flushes go to stdout
   });
 
+  it('a file value a flag replaces is not checked on its own; bare IPv6 in --http as before', () => {
+    const file = tempFile('config.js', '{ flushInterval: 1000.5, port: 0 }');
+    const { options } = optionsFromArgs(['--config', file, '--flush-interval', '1000', '--http', '::1:8080']);
+    expect(resolveServerOptions(options)).toMatchObject({ flushInterval: 1000, http: { address: '::1', port: 8080 } });
+  });
+
   it('a bad flag is a thrown StatsdError, not an exit', () => {
     expect(() => optionsFromArgs(['--port', '99999'])).toThrow(StatsdError);
     expect(() => optionsFromArgs(['--pickle'])).toThrow(/--pickle needs a carbon backend/);
@@ -129,6 +135,36 @@ describe('inputs', () => {
     cleanups.push(() => socket.close());
     const server = new StatsdServer({ udp: { port: socket.address().port } });
     await expect(server.start()).rejects.toMatchObject({ code: 'EADDRINUSE', message: expect.stringContaining('udp://127.0.0.1:') });
+  });
+});
+
+describe('stop()', () => {
+  it('makes no scheduled flush while the inputs close (a TCP sender slow to finish)', async () => {
+    const server = new StatsdServer({ tcp: { port: 0 }, flushInterval: 50 });
+    await server.start();
+    const flushes: number[] = [];
+    server.on('flush', (f: { timestamp: number }) => flushes.push(f.timestamp));
+    // A sender that never closes its side: stop() waits ~1 s, then cuts it off.
+    const client = net.connect({ port: server.tcpPort, host: '127.0.0.1', allowHalfOpen: true });
+    client.on('error', () => {});
+    await new Promise((r) => client.once('connect', r));
+    client.write('a:1|c\n');
+    await new Promise((r) => setTimeout(r, 100));
+    const before = flushes.length;
+    await server.stop(0);
+    client.destroy();
+    expect(flushes.length - before).toBe(1); // the final flush only (before: ~20, one per 50 ms)
+  });
+
+  it('lets go of its sinks: one sink used by server after server gathers no listeners', async () => {
+    const sink = new GraphiteSink({ host: '127.0.0.1', port: 9 });
+    for (let i = 0; i < 12; i++) {
+      const server = new StatsdServer({ sinks: [sink] });
+      await server.start();
+      await server.stop(0);
+    }
+    expect(sink.listenerCount('fault')).toBe(0);
+    expect(sink.listenerCount('recover')).toBe(0);
   });
 });
 

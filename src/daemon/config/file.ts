@@ -6,7 +6,8 @@ import * as vm from 'node:vm';
 import { BRUBECK_KEYS, fromBrubeck } from './brubeck';
 import { ETSY_KEYS, fromEtsy } from './etsy';
 import { type Obj, configError, isObject } from './file-values';
-import { type ServerOptions, resolveServerOptions } from './server-options';
+import { checkAggregatorOptions } from '../../aggregator/aggregator';
+import type { ServerOptions } from './server-options';
 
 function ignoredKeys(file: string, c: Obj, known: string[]): string[] {
   const ignored = Object.keys(c).filter((k) => !known.includes(k));
@@ -86,8 +87,8 @@ export interface ConfigFile {
 
 /**
  * Reads a config file: brubeck JSON (has "samplers" or "backends" objects) or
- * etsy statsd's JavaScript object literal, into ServerOptions, checked as the
- * server will check them. Errors name the file.
+ * etsy statsd's JavaScript object literal, into ServerOptions; its aggregator
+ * options are checked here. Errors name the file.
  */
 export function loadConfig(file: string): ConfigFile {
   let text: string;
@@ -108,8 +109,11 @@ export function loadConfig(file: string): ConfigFile {
   const options = brubeck ? fromBrubeck(file, value) : fromEtsy(file, value, warnings);
   warnings.push(...ignoredKeys(file, value, brubeck ? BRUBECK_KEYS : ETSY_KEYS));
   applyLimits(file, value, options);
+  // The aggregator's options are checked here, where an error can name the
+  // file; the rest when the server resolves them, after flags may have
+  // replaced them (a file value a flag overrides is not an error).
   try {
-    resolveServerOptions(options);
+    checkAggregatorOptions(options.aggregator ?? {});
   } catch (error) {
     throw configError(file, (error as Error).message); // e.g. a bad percentThreshold
   }

@@ -69,6 +69,8 @@ export interface Sink {
    */
   on?(event: 'fault', listener: (error: Error) => void): unknown;
   on?(event: 'recover', listener: (message: string) => void): unknown;
+  off?(event: 'fault', listener: (error: Error) => void): unknown;
+  off?(event: 'recover', listener: (message: string) => void): unknown;
 }
 
 /**
