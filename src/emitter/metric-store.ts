@@ -3,6 +3,11 @@
 // follows use: timing samples and set members are held only while a key has
 // them, slots of keys idle for `idleIntervals` flushes are freed for reuse,
 // and `maxKeys` and `maxIntervalSamples` bound the rest.
+//
+// Over 300 lines on purpose: one structure of parallel typed-array columns
+// indexed by slot. Its write methods are the hot path of every Emitter call
+// and its drain reads the same columns; split apart, each half would have to
+// know the other's layout.
 import {
   LINE_FLAG_RELATIVE,
   LINE_FLAG_TAGS,
