@@ -218,7 +218,12 @@ class FlushWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     std::lock_guard<std::mutex> lock(shared_->mutex);
+    // A fresh writer per flush (its bytes go to JS without a copy): it starts
+    // with the room the last one needed. Growing 600 MB by doubling instead
+    // made a 1M-timer flush on this thread take twice the synchronous one.
+    writer_.Reserve(shared_->last_flush_bytes + shared_->last_flush_bytes / 8);
     shared_->aggregator.Flush(timestamp_, &writer_);
+    shared_->last_flush_bytes = writer_.bytes().size();
   }
 
   void OnOK() override {
@@ -300,6 +305,7 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
     {
       std::lock_guard<std::mutex> lock(shared_->mutex);
       shared_->aggregator.Flush(timestamp, writer);
+      shared_->last_flush_bytes = writer->bytes().size();
     }
     results_[statsd::kResultFlushMetrics] = static_cast<double>(writer->metrics());
     const std::string& bytes = writer->bytes();

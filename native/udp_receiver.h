@@ -23,6 +23,9 @@ struct SharedAggregator {
   explicit SharedAggregator(AggregatorOptions options) : aggregator(std::move(options)) {}
   std::mutex mutex;
   Aggregator aggregator;
+  // Bytes the last asynchronous flush wrote (guarded by `mutex`): the next
+  // one reserves as much (binding.cc FlushWorker).
+  size_t last_flush_bytes = 0;
 };
 
 struct ReceiverOptions {
