@@ -1,4 +1,6 @@
 // The flush-pause suite's measurements: a UDP flood during back-to-back 1M-key flushes on the server's thread, and /ping during a scheduled (worker thread) flush of 1M timer keys.
+// Just over 300 lines: the two measurements share the server and load
+// process helpers above them.
 'use strict';
 
 // The steps of each are at the top of bench/flush-pause.bench.js.

@@ -1,4 +1,6 @@
 // Cost growth: flush time and memory per key from 1k to 1M keys per metric type, and ingest lines/s against line length, ours (and etsy's ingest logic for the latter).
+// Over 300 lines: three sweeps (flush time, memory, ingest by line length)
+// share one corpus builder and one report(); split, each would repeat them.
 'use strict';
 
 // Async cases (bench/harness.js), each point in a fresh process, timed with

@@ -2,6 +2,8 @@
 // that never exceed the limit; it never throws on network trouble (DESIGN §6).
 // Options and checks are in options.ts, handles in handles.ts, storage in
 // metric-store.ts; this class is the public methods and the flush cycle.
+// Over 300 lines: the public methods each check and then write one slot, and
+// share the flush cycle's state; moving either out would split that state.
 /// <reference types="node" preserve="true" />
 import { EventEmitter } from 'node:events';
 

@@ -3,6 +3,8 @@
 // loopback ports, no tagdb, no user switch. Values are read back with Debian's
 // /usr/bin/whisper-fetch (its #!/usr/bin/python3 has the whisper module; the
 // python3 on PATH does not). No carbon process outlives the test process.
+// Over 300 lines: config, start, stop and readback of one carbon, used
+// together by every carbon test.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
