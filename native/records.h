@@ -68,6 +68,9 @@ constexpr LayoutField kExampleFields[] = {
     {kExampleStart, "start"}, {kExampleLength, "length"}, {kExampleStatus, "status"}};
 static_assert(CoversEachSlotOnce(kExampleFields, kExampleSlotCount));
 
+// The first bad lines of a parse whose text and reason are reported (the
+// rest are counted only): enough to show a sender's mistake, bounded so a
+// packet of bad lines costs no more to report than one.
 constexpr size_t kMaxFirstErrors = 8;
 constexpr size_t kInfoSize = kInfoFirst + kExampleSlotCount * kMaxFirstErrors;
 

@@ -17,6 +17,8 @@
 namespace statsd {
 namespace {
 
+// A receive slot: the largest UDP payload (65,507 bytes over IPv4) fits, so a
+// datagram is never cut unless it is larger still (counted in `truncated`).
 constexpr size_t kDatagramBytes = 65536;
 // Held datagrams aggregated per turn while catching up: twice a recvmmsg batch,
 // so the queue shrinks while the socket is read on. At ~68 lines a datagram
