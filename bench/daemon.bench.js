@@ -38,7 +38,7 @@ const { quick } = require('./args');
 const { sender, startOurs, startEtsy, waitQueueEmpty, FLUSH_MS } = require('./daemon-servers');
 const { rate: fmt } = require('./format');
 const { runSuite, taskArgs } = require('./harness');
-const { cpuSeconds, sleep, track, udpSocket } = require('./processes');
+const { cpuSeconds, memoryBytes, sleep, track, udpSocket } = require('./processes');
 const { rmeOf } = require('./stats');
 
 const LOAD = os.loadavg()[0]; // at the start (report() runs at the end)
@@ -63,6 +63,9 @@ function runSender(port, rate) {
   });
 }
 
+/** The server's resident memory after a step, and its peak so far (VmRSS, VmHWM). */
+const mib = (st) => `server RSS ${(st.serverRss / 2 ** 20).toFixed(0)} MiB (peak ${(st.serverPeakRss / 2 ** 20).toFixed(0)} MiB)`;
+
 async function step(server, rate) {
   const before = await server.settle();
   const drops0 = udpSocket(server.udpPort).drops;
@@ -72,6 +75,7 @@ async function step(server, rate) {
   const drained = Math.max(await waitQueueEmpty(server.udpPort), s.t1);
   const samples = await stopSampling(s.t0, s.t1);
   const cpu1 = cpuSeconds(server.pid);
+  const memory = memoryBytes(server.pid); // peak: since the server started, so up to this step
   const after = await server.settle();
   const drops = udpSocket(server.udpPort).drops - drops0;
   const accepted = after.accepted - before.accepted;
@@ -87,6 +91,8 @@ async function step(server, rate) {
     errors: after.errors - before.errors,
     samples,
     serverCpu: (cpu1 - cpu0) / window,
+    serverRss: memory.rss,
+    serverPeakRss: memory.peak,
     senderCpu: s.cpu,
     senderErrors: s.errors,
     linesPerDatagram: s.linesPerDatagram,
@@ -103,7 +109,7 @@ async function runServer(start) {
       const r = await step(server, rate);
       process.stderr.write(
         `offered ${fmt(r.offeredRate)}/s, accepted ${fmt(r.acceptedRate)}/s, loss ${r.loss.toFixed(3)}%, ` +
-          `kernel drops ${r.drops} datagrams, server CPU ${(r.serverCpu * 100).toFixed(0)}%, sender CPU ${(r.senderCpu * 100).toFixed(0)}%\n`,
+          `kernel drops ${r.drops} datagrams, server CPU ${(r.serverCpu * 100).toFixed(0)}%, ${mib(r)}, sender CPU ${(r.senderCpu * 100).toFixed(0)}%\n`,
       );
       steps.push(r);
       await sleep(200);
@@ -133,7 +139,7 @@ function report(measured) {
         note:
           `offered ${fmt(st.offeredRate)}/s, loss ${st.loss.toFixed(3)}% (${st.offered - st.accepted} of ${st.offered} lines; ` +
           `${st.drops} datagrams dropped by the kernel${st.errors ? `; ${st.errors} bad lines` : ''}); ` +
-          `server CPU ${(st.serverCpu * 100).toFixed(0)}%, sender CPU ${(st.senderCpu * 100).toFixed(0)}%`,
+          `server CPU ${(st.serverCpu * 100).toFixed(0)}%, ${mib(st)}, sender CPU ${(st.senderCpu * 100).toFixed(0)}%`,
         rate: st.acceptedRate,
         rme: rmeOf(st.samples),
         samples: Math.max(st.samples.length, 1),

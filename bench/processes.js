@@ -91,6 +91,17 @@ function cpuSeconds(pid) {
   }
 }
 
+/** A process's resident memory now and at its peak (VmRSS, VmHWM), in bytes, from /proc/<pid>/status. */
+function memoryBytes(pid) {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { rss: kib('VmRSS') * 1024, peak: kib('VmHWM') * 1024 };
+  } catch {
+    return { rss: NaN, peak: NaN };
+  }
+}
+
 /** A loopback port that was free a moment ago ('tcp' or 'udp'). */
 function freePort(kind = 'tcp') {
   return new Promise((resolve, reject) => {
@@ -164,4 +175,4 @@ async function startEtsyStatsd({ graphitePort, flushInterval, graceMs = 3000 }) 
   };
 }
 
-module.exports = { startEtsyStatsd, hr, turn, sleep, track, killAll, stopChild, getJSON, udpSocket, cpuSeconds, freePort, waitForOutput };
+module.exports = { startEtsyStatsd, hr, turn, sleep, track, killAll, stopChild, getJSON, udpSocket, cpuSeconds, memoryBytes, freePort, waitForOutput };
