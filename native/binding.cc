@@ -232,8 +232,15 @@ class FlushWorker : public Napi::AsyncWorker {
     // The bytes are handed to JS as they are, not copied: a 1M-timer flush is
     // ~600 MB of carbon lines, and copying them here, on the JS thread, held
     // /ping for ~1 s (bench: flush-pause, group ping; see docs/benchmarks.md).
+    // Only when the bytes fill most of their allocation: a small flush after a
+    // large one sits in the room reserved for it (see Execute), and a sink
+    // that keeps it would keep that whole allocation (sinks bound their
+    // backlog by bytes written). Such a flush is copied, which costs little.
     auto* bytes = new std::string(writer_.TakeBytes());
-    if (bytes->empty()) {
+    if (bytes->capacity() > 2 * bytes->size() + (64 << 10)) {
+      result.Set("carbon", Napi::Buffer<char>::Copy(env, bytes->data(), bytes->size()));
+      delete bytes;
+    } else if (bytes->empty()) {
       delete bytes;
       result.Set("carbon", Napi::Buffer<char>::New(env, 0));
     } else {

@@ -72,7 +72,7 @@ function flagOptions(values: ServeFlags): ServerOptions {
   }
   const tcpPort = portFlag('tcp-port', values['tcp-port']);
   if (tcpPort !== undefined) options.tcp = { port: tcpPort };
-  if (values.unix) options.unix = values.unix;
+  if (values.unix !== undefined) options.unix = values.unix; // '' is refused when resolved
   const flushInterval = integerFlag('flush-interval', values['flush-interval']);
   if (flushInterval !== undefined && flushInterval < 1) throw usageError('--flush-interval must be at least 1 ms');
   options.flushInterval = flushInterval;

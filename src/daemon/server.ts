@@ -62,6 +62,8 @@ export class StatsdServer extends EventEmitter {
   readonly #http: HttpServer | undefined;
   #datapoints = 0;
   #running = false;
+  #starting: Promise<void> | undefined;
+  #stopping = false;
   /** Listening to the sinks' reports, until stop() (a sink may outlive this server). */
   readonly #onSinkFault = (error: Error) => this.#error(error);
   readonly #onSinkRecover = (message: string) => this.emit('recover', message);
@@ -112,7 +114,12 @@ export class StatsdServer extends EventEmitter {
   }
 
   /** Binds every input and starts flushing; rejects (and undoes) on a bind error, keeping Node's `code` (EADDRINUSE …). */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.#starting = this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     try {
       for (const options of [this.options.udp, this.options.unix]) {
         if (!options) continue;
@@ -127,6 +134,7 @@ export class StatsdServer extends EventEmitter {
       await this.#stopInputs();
       throw error;
     }
+    if (this.#stopping) return; // stop() was called meanwhile: it closes what was bound
     // Sinks connect now, so /ping shows carbon's health before the first flush.
     for (const sink of this.sinks) sink.start?.();
     this.#running = true;
@@ -157,6 +165,11 @@ export class StatsdServer extends EventEmitter {
       this.#flushed(before, await this.aggregator.flushAsync({ timestamp: stamp }));
     } catch (error) {
       this.#error(error as Error);
+    } finally {
+      // The lines kept meanwhile go in now, before a flush already due takes
+      // the aggregator again: with flushes slower than the interval, TCP
+      // input would otherwise wait until they stopped coming.
+      this.#tcp?.release();
     }
   }
 
@@ -168,7 +181,15 @@ export class StatsdServer extends EventEmitter {
       errors: (before.errors - this.#lastFlush.errors) / seconds,
     };
     this.#lastFlush = { at: Date.now(), lines: before.lines, errors: before.errors };
-    for (const sink of this.sinks) sink.write(result);
+    for (const sink of this.sinks) {
+      // A sink must not throw (Sink.write); one that does is reported, and
+      // the sinks after it still get the flush.
+      try {
+        sink.write(result);
+      } catch (error) {
+        this.#error(new Error(`${sink.name}: write failed: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
+      }
+    }
     this.emit('flush', result);
   }
 
@@ -177,16 +198,21 @@ export class StatsdServer extends EventEmitter {
    * `drainMs`, default the shutdownTimeout option), closes the sinks.
    */
   async stop(drainMs = this.options.shutdownTimeout): Promise<void> {
+    this.#stopping = true;
+    await this.#starting?.catch(() => {}); // a start() under way binds first, then is undone here
     const wasRunning = this.#running;
     this.#running = false;
-    // No scheduled flush from now on (one under way is waited for below):
-    // closing the inputs may take a second, and flushes then would each pause
-    // the TCP senders being asked to finish and push the last stamp ahead.
-    const scheduleStopped = this.#schedule.stop();
-    await this.#stopInputs();
-    await scheduleStopped; // a scheduled flush under way comes first
+    // No scheduled flush from now on, and the one under way first: while it
+    // runs, TCP connections are paused with lines unread, and closing the
+    // inputs now would cut them off after a second with those lines lost.
+    await this.#schedule.stop();
     this.#tcp?.release();
-    if (wasRunning) this.flush();
+    await this.#stopInputs();
+    try {
+      if (wasRunning) this.flush();
+    } catch (error) {
+      this.#error(error as Error); // the sinks are still drained and closed
+    }
     await Promise.all(this.sinks.map((s) => s.drain(drainMs)));
     await Promise.all(this.sinks.map((s) => s.close()));
     for (const sink of this.sinks) {

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { GraphiteSink, StatsdError, StatsdServer } from '../../src';
+import { GraphiteSink, type Sink, StatsdError, StatsdServer } from '../../src';
 import { optionsFromArgs } from '../../src/commands/serve';
 import { DEFAULT_HOST, DEFAULT_STATSD_PORT } from '../../src/daemon/config/defaults';
 import { mergeServerOptions, resolveServerOptions } from '../../src/daemon/config/server-options';
@@ -67,6 +67,14 @@ describe('one ServerOptions vocabulary', () => {
     expect(() => resolveServerOptions({ http: { address: 'a b' } })).toThrow(/http\.address/);
     expect(() => new GraphiteSink({ host: '127.0.0.1', port: 0 })).toThrow(/port.*from 1 to 65535/);
     expect(() => new GraphiteSink({ port: 2003 } as never)).toThrow(/host/);
+  });
+
+  it('a group that is not an object, or sinks that are not a list, is an option error (not a TypeError)', () => {
+    for (const options of [{ udp: null }, { tcp: 5 }, { limits: null }, { http: [] }, { sinks: 'ab' }]) {
+      expect(() => new StatsdServer(options as never)).toThrow(StatsdError);
+    }
+    expect(() => optionsFromArgs(['--unix', ''])).not.toThrow(); // the flag is read…
+    expect(() => new StatsdServer(optionsFromArgs(['--unix', '']).options)).toThrow(/unix/); // …and '' refused
   });
 
   it('graphite and stdout options become sinks after the given ones', () => {
@@ -165,6 +173,94 @@ describe('stop()', () => {
     }
     expect(sink.listenerCount('fault')).toBe(0);
     expect(sink.listenerCount('recover')).toBe(0);
+  });
+});
+
+describe('TCP input around slow flushes (a scheduled flush holds TCP lines)', () => {
+  /** A sink that keeps every flush's text. */
+  function keeper() {
+    const texts: string[] = [];
+    const sink: Sink = {
+      name: 'keeper',
+      write: (f) => void texts.push(f.carbon.toString()),
+      drain: async () => {},
+      close: async () => {},
+      stats: () => ({ type: 'keeper', connected: true, flushesSent: 0, metricsSent: 0, flushesReplayed: 0, replaysDropped: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0, backlog: 0 }),
+    };
+    const counted = (name: string) => texts.join('').split('\n').filter((l) => l.startsWith(`${name} `)).reduce((n, l) => n + Number(l.split(' ')[1]), 0);
+    return { sink, counted };
+  }
+
+  /** Makes every scheduled (worker) flush take at least `ms` more. */
+  function slowFlushes(server: StatsdServer, ms: number): void {
+    const flushAsync = server.aggregator.flushAsync.bind(server.aggregator);
+    server.aggregator.flushAsync = async (o) => {
+      await new Promise((r) => setTimeout(r, ms));
+      return flushAsync(o);
+    };
+  }
+
+  async function connect(port: number): Promise<net.Socket> {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise((r) => socket.once('connect', r));
+    return socket;
+  }
+
+  it('flushes slower than the interval: lines arriving meanwhile go in between them, not at stop()', async () => {
+    const { sink, counted } = keeper();
+    const server = started(new StatsdServer({ tcp: { port: 0 }, flushInterval: 20, sinks: [sink] }));
+    slowFlushes(server, 60);
+    await server.start();
+    const socket = await connect(server.tcpPort);
+    cleanups.push(() => socket.destroy());
+    for (let i = 0; i < 20; i++) {
+      socket.write('tcp.slow:1|c\n'.repeat(50));
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    // Before stop(): the lines are in flushes already (before: 0 until stop).
+    await expect.poll(() => counted('tcp.slow'), { timeout: 10_000 }).toBe(1000);
+  });
+
+  it('stop() during a long scheduled flush: every TCP line sent is in a flush', async () => {
+    const { sink, counted } = keeper();
+    const server = new StatsdServer({ tcp: { port: 0 }, flushInterval: 100, sinks: [sink] });
+    await server.start();
+    slowFlushes(server, 1500); // longer than the inputs' 1 s cut-off at stop
+    const sockets = await Promise.all([1, 2, 3, 4].map(() => connect(server.tcpPort)));
+    cleanups.push(() => sockets.forEach((s) => s.destroy()));
+    await new Promise((r) => server.once('flush', r)); // a scheduled flush took the aggregator…
+    await new Promise((r) => setTimeout(r, 120)); // …and the next one (slow) is under way
+    for (const s of sockets) s.write('tcp.stop:1|c\n'.repeat(50_000)); // 650 KB each: more than a read, so paused with bytes unread
+    await new Promise((r) => setTimeout(r, 100));
+    await server.stop(0);
+    expect(counted('tcp.stop')).toBe(200_000);
+  });
+});
+
+describe('a sink that throws', () => {
+  it('is reported; the sinks after it get the flush; stop() settles', async () => {
+    const { sink: good, counted } = (() => {
+      const texts: string[] = [];
+      const sink: Sink = {
+        name: 'good',
+        write: (f) => void texts.push(f.carbon.toString()),
+        drain: async () => {},
+        close: async () => {},
+        stats: () => ({ type: 'good', connected: true, flushesSent: 0, metricsSent: 0, flushesReplayed: 0, replaysDropped: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0, backlog: 0 }),
+      };
+      return { sink, counted: () => texts.join('').includes('a.b ') };
+    })();
+    const bad: Sink = { ...good, name: 'bad', write: () => { throw new Error('boom'); } };
+    const server = new StatsdServer({ sinks: [bad, good], flushInterval: 60_000 });
+    const errors: string[] = [];
+    server.on('error', (e: Error) => errors.push(e.message));
+    await server.start();
+    server.aggregator.ingest('a.b:1|c');
+    server.flush();
+    expect(counted()).toBe(true);
+    expect(errors).toEqual(['bad: write failed: boom']);
+    await expect(server.stop(0)).resolves.toBeUndefined();
   });
 });
 

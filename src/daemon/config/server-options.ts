@@ -126,10 +126,17 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   if (options === null || typeof options !== 'object') throw invalidOption('StatsdServer options', 'an object', options);
   // A misspelt key would leave its default in place without a word.
   knownKeys('StatsdServer', options, SERVER_KEYS);
+  for (const group of GROUPS) {
+    const value = (options as Record<string, unknown>)[group];
+    if (value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+      throw invalidOption(group, 'an object', value);
+    }
+  }
   for (const [group, keys] of Object.entries(GROUP_KEYS)) {
     const value = (options as Record<string, unknown>)[group];
     if (value !== undefined) knownKeys(`StatsdServer ${group}`, value as object, keys);
   }
+  if (options.sinks !== undefined && !Array.isArray(options.sinks)) throw invalidOption('sinks', 'an array of sinks', options.sinks);
   if (options.aggregator && 'flushInterval' in options.aggregator) {
     throw new StatsdError('ERR_STATSD_INVALID_OPTION', 'StatsdServer takes the flush interval as its top-level flushInterval, not aggregator.flushInterval');
   }

@@ -132,7 +132,7 @@ export class HttpServer {
     };
     try {
       const done = handler(req, res, path, query);
-      if (done instanceof Promise) done.catch(failed);
+      if (typeof (done as PromiseLike<unknown> | undefined)?.then === 'function') Promise.resolve(done).catch(failed);
     } catch (error) {
       failed(error);
     }

@@ -51,15 +51,7 @@ export class StreamSink extends SinkReports implements Sink {
     if (flush.carbon.length === 0) return;
     if (this.#broken || this.#closed) return this.#drop(flush.metrics);
     let out = flush.carbon;
-    if (this.#json) {
-      let text = '';
-      for (const line of flush.carbon.toString('utf8').split('\n')) {
-        if (line === '') continue;
-        const [name, value, timestamp] = line.split(' ');
-        text += `${JSON.stringify({ name, value: Number(value), timestamp: Number(timestamp) })}\n`;
-      }
-      out = Buffer.from(text);
-    }
+    if (this.#json) out = toJsonLines(flush.carbon);
     // A flush larger than the bound still goes out when nothing is waiting.
     const waiting = this.#stream.writableLength;
     if (waiting > 0 && waiting + out.length > this.#maxBacklogBytes) return this.#drop(flush.metrics);
@@ -122,4 +114,28 @@ export class StreamSink extends SinkReports implements Sink {
     for (const write of this.#pending) backlogBytes += write.bytes;
     return { type: 'stdout', connected: !this.#broken, ...this.#stats, backlog: this.#pending.size, backlogBytes };
   }
+}
+
+/** Bytes of carbon text converted per step: JS strings stop at 2^29 characters. */
+const JSON_CHUNK_BYTES = 16 << 20;
+
+/**
+ * Carbon lines as JSON lines, converted a chunk of whole lines at a time: a
+ * flush over 512 MiB as one string would throw ERR_STRING_TOO_LONG.
+ */
+function toJsonLines(carbon: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  for (let start = 0; start < carbon.length; ) {
+    let end = Math.min(start + JSON_CHUNK_BYTES, carbon.length);
+    if (end < carbon.length) end = carbon.lastIndexOf(10, end - 1) + 1 || carbon.length;
+    let text = '';
+    for (const line of carbon.toString('utf8', start, end).split('\n')) {
+      if (line === '') continue;
+      const [name, value, timestamp] = line.split(' ');
+      text += `${JSON.stringify({ name, value: Number(value), timestamp: Number(timestamp) })}\n`;
+    }
+    parts.push(Buffer.from(text));
+    start = end;
+  }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
