@@ -164,6 +164,28 @@ describe('stop()', () => {
     expect(flushes.length - before).toBe(1); // the final flush only (before: ~20, one per 50 ms)
   });
 
+  it('called while start() is still binding: what start() bound is closed, and nothing flushes after', async () => {
+    const server = new StatsdServer({ tcp: { port: 0 }, http: { port: 0 }, flushInterval: 20 });
+    let flushes = 0;
+    server.on('flush', () => flushes++);
+    const starting = server.start();
+    const stopping = server.stop(0);
+    await Promise.all([starting, stopping]);
+    const port = server.tcpPort;
+    expect(port).toBeGreaterThan(0);
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.on('error', () => resolve(true));
+    });
+    expect(refused).toBe(true); // before: the port stayed open and flushes went on
+    const seen = flushes;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(flushes).toBe(seen);
+  });
+
   it('lets go of its sinks: one sink used by server after server gathers no listeners', async () => {
     const sink = new GraphiteSink({ host: '127.0.0.1', port: 9 });
     for (let i = 0; i < 12; i++) {
