@@ -76,6 +76,9 @@ export class FlushSchedule {
     if (!this.#started) return;
     const { interval, align } = this.options;
     const now = Date.now();
+    // A wall clock stepped back (NTP, a VM resumed) would leave the next flush
+    // as far off as the step: start the schedule again from now instead.
+    if (this.#nextAt - now > interval) this.#nextAt = 0;
     if (this.#nextAt === 0) this.#nextAt = align ? Math.ceil((now + 1) / interval) * interval : now + interval;
     this.#timer = setTimeout(() => {
       const at = this.#nextAt;

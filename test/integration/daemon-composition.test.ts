@@ -9,7 +9,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { GraphiteSink, type Sink, StatsdError, StatsdServer } from '../../src';
 import { optionsFromArgs } from '../../src/commands/serve';
@@ -257,6 +257,25 @@ describe('TCP input around slow flushes (a scheduled flush holds TCP lines)', ()
     await new Promise((r) => setTimeout(r, 100));
     await server.stop(0);
     expect(counted('tcp.stop')).toBe(200_000);
+  });
+});
+
+describe('the flush schedule', () => {
+  it('keeps flushing when the wall clock steps back an hour', async () => {
+    const server = started(new StatsdServer({ flushInterval: 50 }));
+    const stamps: number[] = [];
+    server.on('flush', (f: { timestamp: number }) => stamps.push(f.timestamp));
+    await server.start();
+    await new Promise((r) => server.once('flush', r));
+    const realNow = Date.now.bind(Date);
+    const spy = vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 3_600_000);
+    try {
+      const seen = stamps.length;
+      // before: no flush for the hour the clock went back
+      await expect.poll(() => stamps.length, { timeout: 2000 }).toBeGreaterThan(seen + 1);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 
