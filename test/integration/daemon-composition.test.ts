@@ -9,9 +9,10 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { GraphiteSink, type Sink, StatsdError, StatsdServer } from '../../src';
+import { GraphiteSink, type Sink, StatsdError, StatsdServer, StreamSink } from '../../src';
 import { optionsFromArgs } from '../../src/commands/serve';
 import { DEFAULT_HOST, DEFAULT_STATSD_PORT } from '../../src/daemon/config/defaults';
 import { mergeServerOptions, resolveServerOptions } from '../../src/daemon/config/server-options';
@@ -195,6 +196,17 @@ describe('stop()', () => {
     }
     expect(sink.listenerCount('fault')).toBe(0);
     expect(sink.listenerCount('recover')).toBe(0);
+  });
+
+  it('stdout sinks of servers started and stopped in turn add one error listener to the stream, not one each', async () => {
+    const stream = new PassThrough();
+    stream.resume();
+    for (let i = 0; i < 15; i++) {
+      const server = new StatsdServer({ sinks: [new StreamSink({ format: 'carbon', stream })] });
+      await server.start();
+      await server.stop(0);
+    }
+    expect(stream.listenerCount('error')).toBe(1); // before: 15 (MaxListenersExceededWarning at 11)
   });
 });
 

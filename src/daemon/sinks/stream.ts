@@ -43,8 +43,7 @@ export class StreamSink extends SinkReports implements Sink {
     this.#json = options.format === 'json';
     this.#maxBacklogBytes = integerOption('maxBacklogBytes', options.maxBacklogBytes, DEFAULT_STREAM_BACKLOG_BYTES, 1, Number.MAX_SAFE_INTEGER);
     this.name = `stdout ${options.format}`;
-    // Without a listener a stream error (EPIPE) would end the process.
-    this.#stream.on('error', (error) => this.#fail(error));
+    listen(this.#stream, this.#onError);
   }
 
   write(flush: FlushResult): void {
@@ -70,6 +69,8 @@ export class StreamSink extends SinkReports implements Sink {
       this.#wake();
     });
   }
+
+  readonly #onError = (error: Error) => this.#fail(error);
 
   #drop(metrics: number): void {
     this.#stats.flushesDropped++;
@@ -103,6 +104,7 @@ export class StreamSink extends SinkReports implements Sink {
   /** Counts what the stream has not written yet as dropped; does not wait on it. */
   close(): Promise<void> {
     this.#closed = true;
+    streamSinks.get(this.#stream)?.delete(this.#onError);
     for (const write of this.#pending) this.#drop(write.metrics);
     this.#pending.clear();
     this.#wake();
@@ -138,4 +140,25 @@ function toJsonLines(carbon: Buffer): Buffer {
     start = end;
   }
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+/**
+ * The open sinks of each stream. A stream gets one 'error' listener for good
+ * (without one a stream error, EPIPE, would end the process), which tells the
+ * sinks open on it; a daemon started and stopped many times on stdout adds no
+ * listener each time.
+ */
+const streamSinks = new WeakMap<Writable, Set<(error: Error) => void>>();
+
+function listen(stream: Writable, onError: (error: Error) => void): void {
+  let sinks = streamSinks.get(stream);
+  if (sinks === undefined) {
+    const open = new Set<(error: Error) => void>();
+    sinks = open;
+    streamSinks.set(stream, open);
+    stream.on('error', (error) => {
+      for (const report of open) report(error);
+    });
+  }
+  sinks.add(onError);
 }
