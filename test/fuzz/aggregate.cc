@@ -10,7 +10,7 @@
 //   byte 2  maxSamplesPerKey (low 3 bits: 0-7), maxLineBytes (bits 3-4: 8192 16 100 65536),
 //           maxKeyBytes (bits 5-6: 256 MiB 8 64 512), maxSetMembers 3 (bit 7)
 //   byte 3  percentiles / percentThreshold set (low 2 bits), histogram bins (bit 2)
-// The options are those src/aggregator.ts can hand to native (its validation).
+// The options are those src/aggregator/options.ts can hand to native (its validation).
 // Checks, besides the sanitizers: each Ingest counts every line exactly once
 // (lines + errors); keys never exceed maxKeys nor their bytes maxKeyBytes; the
 // /metric lookup (Describe) of each packet's first name gives a JSON array; the

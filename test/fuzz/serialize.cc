@@ -1,10 +1,10 @@
 // libFuzzer target: the serializer, statsd::PackBatch (FormatLine + Packer) on
 // fuzzed batches. It stands in for the "TCP line reassembly" target:
-// that reassembly is TypeScript (src/server.ts LineAssembler); no native code
+// that reassembly is TypeScript (src/daemon/inputs/line-assembler.ts); no native code
 // reassembles lines.
 //
 // Input: read with FuzzedDataProvider into a batch in the encoding of
-// serializer.h (the one src/serializer.ts writes): per metric a name, an
+// serializer.h (the one src/codec/serialize.ts writes): per metric a name, an
 // optional set member and optional tags, each ended by '\n' (a '\n' inside one
 // is the mismatch PackBatch must report); columns value, rate, timestamp and
 // flags = type 0-6 | kLineFlag* bits, as src/codec/serialize.ts sets them. With
@@ -210,7 +210,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(start == bytes.size(), "bytes after the last packet end");
 
   // A '\n' inside a string shifts the segments: the output is garbage, but the
-  // call must say something went wrong (src/serializer.ts then finds the string).
+  // call must say something went wrong (src/codec/serialize.ts then finds the string).
   if (newline_inside) {
     FUZZ_CHECK(result.strings_mismatch || result.status != ParseStatus::kOk,
                "a string held '\\n' and PackBatch reported success");
