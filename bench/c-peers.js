@@ -11,7 +11,7 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
-const { freePort, sleep, stopChild, track, udpSocket } = require('./processes');
+const { freePort, peerServer, sleep, track, udpSocket } = require('./processes');
 
 const COLLECTD = '/usr/sbin/collectd';
 const NETDATA = '/usr/sbin/netdata';
@@ -140,14 +140,7 @@ LoadPlugin statsd
     if (Date.now() > deadline) throw new Error('collectd did not bind its statsd port in 15 s');
     await sleep(20);
   }
-  return {
-    child,
-    udpPort,
-    async stop() {
-      await stopChild(child, graceMs);
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return peerServer(child, udpPort, dir, graceMs);
 }
 
 /**

@@ -91,6 +91,18 @@ function cpuSeconds(pid) {
   }
 }
 
+/** A peer server started in a private dir: its process and UDP port, and stop() that ends it and removes the dir. */
+function peerServer(child, udpPort, dir, graceMs) {
+  return {
+    child,
+    udpPort,
+    async stop() {
+      await stopChild(child, graceMs);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** A process's resident memory now and at its peak (VmRSS, VmHWM), in bytes, from /proc/<pid>/status. */
 function memoryBytes(pid) {
   try {
@@ -165,14 +177,7 @@ async function startEtsyStatsd({ graphitePort, flushInterval, graceMs = 3000 }) 
   const child = track(spawn(process.execPath, [stats, config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
   child.stderr.resume();
   await waitForOutput(child, 'stdout', /server is up/, 'etsy statsd');
-  return {
-    child,
-    udpPort,
-    async stop() {
-      await stopChild(child, graceMs);
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return peerServer(child, udpPort, dir, graceMs);
 }
 
-module.exports = { startEtsyStatsd, hr, turn, sleep, track, killAll, stopChild, getJSON, udpSocket, cpuSeconds, memoryBytes, freePort, waitForOutput };
+module.exports = { startEtsyStatsd, hr, turn, sleep, track, killAll, stopChild, getJSON, udpSocket, cpuSeconds, memoryBytes, freePort, waitForOutput, peerServer };

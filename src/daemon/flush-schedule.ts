@@ -21,13 +21,11 @@ export interface FlushScheduleOptions {
  * A scheduled flush runs through `run` (which goes off the JS thread). One
  * due while another is under way waits for it, and only the latest such
  * flush does (what the skipped ones would have reported is in it): flushes
- * slower than the interval never queue up. `settled` is called each time no
- * flush is left running.
+ * slower than the interval never queue up.
  */
 export class FlushSchedule {
   readonly options: FlushScheduleOptions;
   readonly #run: (stamp: number) => Promise<void>;
-  readonly #settled: () => void;
   #timer: NodeJS.Timeout | undefined;
   #nextAt = 0;
   /** The stamp of the last flush (0 before the first). */
@@ -36,10 +34,9 @@ export class FlushSchedule {
   #running: Promise<void> | undefined;
   #due: number | undefined;
 
-  constructor(options: FlushScheduleOptions, run: (stamp: number) => Promise<void>, settled: () => void) {
+  constructor(options: FlushScheduleOptions, run: (stamp: number) => Promise<void>) {
     this.options = options;
     this.#run = run;
-    this.#settled = settled;
   }
 
   start(): void {
@@ -105,7 +102,6 @@ export class FlushSchedule {
         this.#due = undefined;
       }
       this.#running = undefined;
-      this.#settled();
     })();
   }
 }

@@ -92,8 +92,7 @@ export class StatsdServer extends EventEmitter {
     }
     this.#schedule = new FlushSchedule(
       { interval: resolved.flushInterval, align: resolved.alignFlush, convention: this.aggregator.convention },
-      (stamp) => this.#flushOffThread(stamp),
-      () => this.#tcp?.release(),
+      (stamp) => this.#flushOffThread(stamp), // releases TCP input after each flush
     );
   }
 
