@@ -12,9 +12,11 @@
         "native/flush_etsy.cc",
         "native/graphite.cc",
         "native/histogram.cc",
+        "native/line_stager.cc",
         "native/metric_key.cc",
         "native/number.cc",
         "native/serializer.cc",
+        "native/shard_pool.cc",
         "native/snapshot.cc",
         "native/udp_receiver.cc",
         "native/unix_socket.cc"

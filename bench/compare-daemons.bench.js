@@ -28,7 +28,7 @@ const stopChild = (child) => stopAfter(child, 300);
 // It needs `npm run build` (dist/), the devDependency `statsd`, and `cc` (the C
 // tools in bench/c/ are compiled at run time, bench/native-tools.js);
 // collectd is measured when /usr/sbin/collectd is installed (collectd-core).
-// Servers: ours, etsy, collectd, and `ceiling` (bench/c/ceiling.c: one thread
+// Servers: ours (ours2 and ours4: with --shards 2 and 4), etsy, collectd, and `ceiling` (bench/c/ceiling.c: one thread
 // that only counts what recvmmsg returns, 64 MiB receive buffer). Senders:
 // `node` is `statsd-native load`; `c` is bench/c/sender.c replaying the same
 // packets (dist/load/load.js buildPackets: default mix, 1000 keys, 1432-byte
@@ -73,7 +73,7 @@ const LOSSLESS = 0.1; // % of counter increments lost, still counted as lossless
 // etsy with the C sender is left out by default: it saturates well below what
 // `statsd-native load` offers, so its sender is never the limit. Quick runs
 // keep one pair per question (existing rows, the ceiling, each sender, collectd).
-const PAIRS = (arg('--pairs') ?? (quick ? 'ours:node,etsy:node,ceiling:node,ours:c,ceiling:c,collectd:c' : 'ours:node,etsy:node,collectd:node,ceiling:node,ours:c,collectd:c,ceiling:c'))
+const PAIRS = (arg('--pairs') ?? (quick ? 'ours:node,etsy:node,ceiling:node,ours:c,ours2:c,ceiling:c,collectd:c' : 'ours:node,etsy:node,collectd:node,ceiling:node,ours:c,ours2:c,collectd:c,ceiling:c'))
   .split(',')
   .map((p) => p.split(':'));
 
@@ -85,23 +85,26 @@ const fmt = (x) => rate(x, 'round');
 
 // counts: what loss is measured on; loadSink: the load generator's own sink
 // knows its flushed names (src/load/load.ts GraphiteCounterSink).
-const SERVERS = {
-  ours: {
-    name: 'ours, `statsd-native serve`',
+// Ours with `shards` aggregation threads (1: the receiving thread aggregates).
+function ours(shards) {
+  return {
+    name: shards === 1 ? 'ours, `statsd-native serve`' : `ours, \`serve --shards ${shards}\``,
     counts: 'counters',
     loadSink: true,
     async start(sinkPort) {
-      const child = track(
-        spawn(process.execPath, [CLI, 'serve', '--port', '0', '--flush-interval', String(FLUSH_MS), '--graphite', `127.0.0.1:${sinkPort}`], {
-          cwd: ROOT,
-          stdio: ['ignore', 'ignore', 'pipe'],
-        }),
-      );
+      const args = [CLI, 'serve', '--port', '0', '--flush-interval', String(FLUSH_MS), '--graphite', `127.0.0.1:${sinkPort}`, '--shards', String(shards)];
+      const child = track(spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] }));
       const m = await waitForOutput(child, 'stderr', /udp:\/\/[\d.]+:(\d+)/, 'statsd-native serve');
       child.stderr.resume();
       return { child, udpPort: Number(m[1]), stop: () => stopChild(child) };
     },
-  },
+  };
+}
+
+const SERVERS = {
+  ours: ours(1),
+  ours2: ours(2),
+  ours4: ours(4),
   etsy: {
     name: 'etsy statsd 0.9.0',
     counts: 'counters',

@@ -1,11 +1,13 @@
 // The aggregator's core (DESIGN.md §5): construction, the ingest pipeline
-// (lines parsed, keyed, looked up in batches, recorded into meters, monotonic
-// counters, gauges, timers and sets) and the flush lifecycle (a convention's
+// (lines parsed and keyed into per-shard batches by line_stager.cc, then
+// looked up with prefetching and recorded into meters, monotonic counters,
+// gauges, timers and sets) and the flush lifecycle (a convention's
 // flush, then expiry and the start of a new interval). Contract: see
 // aggregator.h; the conventions' output is in flush_brubeck.cc and
 // flush_etsy.cc, the JSON views in snapshot.cc.
 #include "aggregator.h"
 
+#include <cstring>
 #include <memory>
 #include <unordered_set>
 #include <utility>
@@ -14,144 +16,141 @@
 
 namespace statsd {
 
-namespace {
-
-// The parser's options for a convention: the etsy convention takes what etsy
-// statsd takes (spaces its sanitizer turns into '_', rates above 1).
-ParseOptions ParserOptions(const AggregatorOptions& o) {
-  ParseOptions p = o.parse;
-  p.etsy = o.convention == Convention::kEtsy && o.key_name_sanitize;
-  return p;
-}
-
-}  // namespace
-
 Aggregator::Aggregator(AggregatorOptions options)
     : options_(std::move(options)),
-      parser_(ParserOptions(options_)),
-      random_(options_.seed),
       hash_seed_(RandomSeed()),
-      key_builder_(options_.convention, options_.key_name_sanitize),
-      etsy_(EtsyNamespaces::Resolve(options_)) {}
+      stager_(options_, hash_seed_, /*shards=*/1),  // one batch, applied line by line in order
+      etsy_(EtsyNamespaces::Resolve(options_)) {
+  const uint32_t shards = options_.shards ? options_.shards : 1;
+  shards_.reserve(shards);
+  for (uint32_t i = 0; i < shards; ++i) shards_.emplace_back(options_.seed + i);
+  samples_quota_.Init(options_.max_interval_samples, shards);
+  members_quota_.Init(options_.max_interval_members, shards);
+}
 
 Aggregator::~Aggregator() = default;
 
-size_t Aggregator::keys() const { return entries_.size(); }
+Aggregator::Shard::Shard(uint64_t seed) : random(seed) {}
+Aggregator::Shard::Shard(Shard&&) noexcept = default;
+Aggregator::Shard::~Shard() = default;
 
-Aggregator::Kind Aggregator::KindOf(MetricType type) const {
-  switch (type) {
-    case MetricType::kCounter: return Kind::kCounter;
-    case MetricType::kMonotonicCounter:
-      return options_.convention == Convention::kBrubeck ? Kind::kMonotonic : Kind::kCounter;
-    case MetricType::kGauge: return Kind::kGauge;
-    case MetricType::kSet: return Kind::kSet;
-    case MetricType::kTimer:
-    case MetricType::kHistogram:
-    case MetricType::kDistribution: return Kind::kTimer;
+size_t Aggregator::keys() const { return static_cast<size_t>(key_count_.load(std::memory_order_relaxed)); }
+
+AggregatorStats Aggregator::stats() const {
+  AggregatorStats sum;
+  for (const Shard& shard : shards_) {
+    const AggregatorStats& s = shard.stats;
+    sum.packets += s.packets;
+    sum.lines += s.lines;
+    sum.samples += s.samples;
+    sum.errors += s.errors;
+    for (int r = 0; r < kParseStatusCount; ++r) sum.by_reason[r] += s.by_reason[r];
+    sum.keys_dropped += s.keys_dropped;
+    sum.members_dropped += s.members_dropped;
+    sum.samples_not_stored += s.samples_not_stored;
   }
-  return Kind::kCounter;
+  sum.nonfinite_dropped = nonfinite_dropped_;
+  sum.keys_expired = keys_expired_;
+  sum.flushes = flushes_;
+  return sum;
+}
+
+uint64_t Aggregator::IntervalSum(uint64_t Shard::*count) const {
+  uint64_t sum = 0;
+  for (const Shard& s : shards_) sum += s.*count;
+  return sum;
 }
 
 IngestResult Aggregator::Ingest(const char* data, size_t size) {
-  current_ = IngestResult{};
-  ++stats_.packets;
-  ++interval_packets_;
-  WalkPacket(parser_, data, size, *this);
-  Drain();
-  return current_;
+  IngestResult result;
+  stager_.CountPacket();
+  for (size_t done = 0;;) {
+    done += stager_.Stage(data + done, size - done);
+    const IngestResult r = ApplyLines(kAnyShard, stager_.batch(0));
+    result.lines += r.lines;
+    result.errors += r.errors;
+    stager_.Reset();
+    if (done == size) return result;
+  }
 }
 
-void Aggregator::OnError(ParseStatus status, std::string_view) {
-  ++current_.errors;
-  ++stats_.errors;
-  ++stats_.by_reason[static_cast<size_t>(status)];
-  ++interval_errors_;
+IngestResult Aggregator::Apply(uint32_t shard, const StagedBatch& batch) { return ApplyLines(shard, batch); }
+
+IngestResult Aggregator::ApplyLines(uint32_t fixed, const StagedBatch& batch) {
+  const uint32_t shards = shard_count();
+  auto shard_of = [&](const StagedLine& line) -> Shard& {
+    return shards_[fixed != kAnyShard ? fixed : (shards == 1 ? 0 : ShardOf(line.hash, shards))];
+  };
+  IngestResult result;
+  const ParseCounts& counts = batch.counts;
+  Shard& counted = shards_[fixed != kAnyShard ? fixed : 0];
+  counted.stats.packets += counts.packets;
+  counted.interval_packets += counts.packets;
+  counted.stats.errors += counts.errors;
+  counted.interval_errors += counts.errors;
+  for (int r = 0; r < kParseStatusCount; ++r) counted.stats.by_reason[r] += counts.by_reason[r];
+  result.errors += static_cast<uint32_t>(counts.errors);
+
+  const size_t n = batch.lines.size();
+  for (size_t i = 0; i < n && i < kPrefetchAhead; ++i) shard_of(batch.lines[i]).table.Prefetch(batch.lines[i].hash);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kPrefetchAhead < n) {
+      const StagedLine& ahead = batch.lines[i + kPrefetchAhead];
+      shard_of(ahead).table.Prefetch(ahead.hash);
+    }
+    const StagedLine& line = batch.lines[i];
+    Shard& shard = shard_of(line);
+    const std::string_view key(batch.keys.data() + line.key_begin, line.key_length);
+    Entry* e = FindOrCreate(shard, key, line);
+    if (e == nullptr) {
+      shard.stats.keys_dropped += line.sample_count;
+      ++result.errors;
+      ++shard.stats.errors;
+      ++shard.interval_errors;
+      continue;
+    }
+    const StagedSample* samples = batch.samples.data() + line.sample_begin;
+    for (uint32_t j = 0; j < line.sample_count; ++j) Record(shard, *e, line, samples[j]);
+    e->updated = true;
+    if (e->kind == Kind::kGauge) e->gauge_ttl = options_.gauges_max_ttl;
+    ++result.lines;
+    ++shard.stats.lines;
+    ++shard.interval_lines;
+    shard.stats.samples += line.sample_count;
+  }
+  return result;
 }
 
-Aggregator::Entry* Aggregator::FindOrCreate(std::string_view key, uint64_t hash,
-                                            uint32_t path_length, Kind kind) {
+Aggregator::Entry* Aggregator::FindOrCreate(Shard& shard, std::string_view key, const StagedLine& line) {
+  std::vector<Entry>& entries = shard.entries;
   const uint32_t index =
-      table_.Find(key, hash, [this](uint32_t i) { return std::string_view(entries_[i].key); });
-  if (index != KeyTable::kMissing) return &entries_[index];
-  if (entries_.size() >= options_.max_keys) return nullptr;
-  if (key_bytes_ + key.size() > options_.max_key_bytes) return nullptr;
-  key_bytes_ += key.size();
-  table_.Insert(hash, static_cast<uint32_t>(entries_.size()));
-  Entry& entry = entries_.emplace_back();
+      shard.table.Find(key, line.hash, [&entries](uint32_t i) { return std::string_view(entries[i].key); });
+  if (index != KeyTable::kMissing) return &entries[index];
+  // Claim a key and its bytes under the limits, which all shards share.
+  uint64_t count = key_count_.load(std::memory_order_relaxed);
+  do {
+    if (count >= options_.max_keys) return nullptr;
+  } while (!key_count_.compare_exchange_weak(count, count + 1, std::memory_order_relaxed));
+  uint64_t bytes = key_bytes_.load(std::memory_order_relaxed);
+  do {
+    if (bytes + key.size() > options_.max_key_bytes) {
+      key_count_.fetch_sub(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+  } while (!key_bytes_.compare_exchange_weak(bytes, bytes + key.size(), std::memory_order_relaxed));
+  shard.table.Insert(line.hash, static_cast<uint32_t>(entries.size()));
+  Entry& entry = entries.emplace_back();
   entry.key.assign(key.data(), key.size());
-  entry.path_length = path_length;
-  entry.hash = hash;
-  entry.kind = kind;
-  if (kind == Kind::kTimer) entry.histogram = std::make_unique<Histogram>();
-  if (kind == Kind::kSet) entry.members = std::make_unique<std::unordered_set<uint64_t>>();
+  entry.path_length = line.path_length;
+  entry.hash = line.hash;
+  entry.seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
+  entry.kind = line.kind;
+  if (line.kind == Kind::kTimer) entry.histogram = std::make_unique<Histogram>();
+  if (line.kind == Kind::kSet) entry.members = std::make_unique<std::unordered_set<uint64_t>>();
   return &entry;
 }
 
-bool Aggregator::OnLine(const ParsedLine& line, std::string_view text) {
-  const Kind kind = KindOf(line.type);
-  const std::string_view key = key_builder_.Build(line, kind);
-  // Carbon splits a line at a Unicode space and drops it (see CheckText): a
-  // key holding one is refused here, counted like an ASCII space in a name.
-  if (line.non_ascii && CheckText(key) == TextProblem::kUnicodeSpace) {
-    OnError(ParseStatus::kBadName, text);
-    return true;
-  }
-  Pending& p = pending_.emplace_back();
-  p.line = line;
-  p.kind = kind;
-  p.hash = HashKey(key, hash_seed_);
-  p.key_begin = static_cast<uint32_t>(pending_keys_.size());
-  p.key_length = static_cast<uint32_t>(key.size());
-  p.path_length = key_builder_.path_length();
-  p.sample_begin = static_cast<uint32_t>(pending_samples_.size());
-  pending_keys_.append(key.data(), key.size());
-  pending_samples_.insert(pending_samples_.end(), line.samples, line.samples + line.sample_count);
-  table_.Prefetch(p.hash);
-  if (pending_.size() == kPipelineDepth) Drain();
-  return true;
-}
-
-void Aggregator::Drain() {
-  for (Pending& p : pending_) {
-    p.line.samples = pending_samples_.data() + p.sample_begin;
-    Aggregate(p);
-  }
-  pending_.clear();
-  pending_samples_.clear();
-  pending_keys_.clear();
-}
-
-void Aggregator::Aggregate(const Pending& p) {
-  const ParsedLine& line = p.line;
-  if (options_.convention == Convention::kEtsy && line.type == MetricType::kTimer) {
-    // etsy statsd rejects negative timings as bad lines; the key is not made
-    // (etsy writes nothing for a key whose only line was refused).
-    for (size_t i = 0; i < line.sample_count; ++i) {
-      if (line.samples[i].value < 0) {
-        OnError(ParseStatus::kBadValue, {});
-        return;
-      }
-    }
-  }
-  const std::string_view key(pending_keys_.data() + p.key_begin, p.key_length);
-  Entry* e = FindOrCreate(key, p.hash, p.path_length, p.kind);
-  if (e == nullptr) {
-    stats_.keys_dropped += line.sample_count;
-    ++current_.errors;
-    ++stats_.errors;
-    ++interval_errors_;
-    return;
-  }
-  for (size_t i = 0; i < line.sample_count; ++i) Record(*e, line, line.samples[i]);
-  e->updated = true;
-  if (e->kind == Kind::kGauge) e->gauge_ttl = options_.gauges_max_ttl;
-  ++current_.lines;
-  ++stats_.lines;
-  ++interval_lines_;
-  stats_.samples += line.sample_count;
-}
-
-void Aggregator::Record(Entry& e, const ParsedLine& line, const Sample& s) {
+void Aggregator::Record(Shard& shard, Entry& e, const StagedLine& line, const StagedSample& s) {
   const bool is_member = line.type == MetricType::kSet;
   switch (e.kind) {
     case Kind::kCounter:
@@ -174,39 +173,53 @@ void Aggregator::Record(Entry& e, const ParsedLine& line, const Sample& s) {
       Histogram& h = *e.histogram;
       uint32_t cap = options_.max_samples_per_key;
       const size_t stored = h.samples().size();
-      if (interval_samples_ >= options_.max_interval_samples && stored < cap) {
+      if (stored < cap && !samples_quota_.Take(&shard.samples_room)) {
         // The interval's storage is used up: this key samples among what it has.
         cap = static_cast<uint32_t>(stored);
-        ++stats_.samples_not_stored;
+        ++shard.stats.samples_not_stored;
       }
-      h.Add(s.value, line.sample_rate, cap, random_);
-      interval_samples_ += h.samples().size() - stored;
+      h.Add(s.value, line.sample_rate, cap, shard.random);
       break;
     }
     case Kind::kSet: {
-      const uint64_t member = HashKey(s.text, hash_seed_);
-      if (e.members->size() < options_.max_set_members && interval_members_ < options_.max_interval_members) {
-        interval_members_ += e.members->insert(member).second ? 1 : 0;
+      // A number on a set key (brubeck's shared namespace) counts by its value.
+      uint64_t member = s.member;
+      if (!is_member) std::memcpy(&member, &s.value, sizeof(member));
+      if (e.members->size() < options_.max_set_members) {
+        const auto [at, added] = e.members->insert(member);
+        if (added && !members_quota_.Take(&shard.members_room)) {
+          e.members->erase(at);  // the interval's members are used up
+          ++shard.stats.members_dropped;
+        }
       } else if (e.members->count(member) == 0) {
-        ++stats_.members_dropped;
+        ++shard.stats.members_dropped;
       }
       break;
     }
   }
 }
 
-void Aggregator::RemoveAt(size_t index) {
-  Entry& e = entries_[index];
-  auto key_of = [this](uint32_t i) { return std::string_view(entries_[i].key); };
-  table_.Erase(e.key, e.hash, key_of);
-  key_bytes_ -= e.key.size();
-  const size_t last = entries_.size() - 1;
-  if (index != last) {
-    table_.Renumber(entries_[last].hash, static_cast<uint32_t>(last), static_cast<uint32_t>(index));
-    entries_[index] = std::move(entries_[last]);
+template <class Gone>
+void Aggregator::Compact(Shard& shard, Gone gone) {
+  std::vector<Entry>& entries = shard.entries;
+  auto key_of = [&entries](uint32_t i) { return std::string_view(entries[i].key); };
+  size_t kept = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    Entry& e = entries[i];
+    if (gone(e)) {
+      shard.table.Erase(e.key, e.hash, key_of);
+      key_bytes_.fetch_sub(e.key.size(), std::memory_order_relaxed);
+      key_count_.fetch_sub(1, std::memory_order_relaxed);
+      ++keys_expired_;
+      continue;
+    }
+    if (kept != i) {  // moves down: its slot follows (entries below `kept` are final)
+      shard.table.Renumber(e.hash, static_cast<uint32_t>(i), static_cast<uint32_t>(kept));
+      entries[kept] = std::move(e);
+    }
+    ++kept;
   }
-  entries_.pop_back();
-  ++stats_.keys_expired;
+  entries.resize(kept);
 }
 
 bool Aggregator::Expired(const Entry& e, int64_t timestamp) const {
@@ -235,33 +248,34 @@ void Aggregator::Flush(int64_t timestamp, GraphiteWriter* out) {
     FlushEtsy(timestamp, out);
   }
   out->Finish();
-  stats_.nonfinite_dropped += out->nonfinite();
-  // Free what expired (descending, so RemoveAt's swap never skips an entry).
-  for (size_t i = entries_.size(); i-- > 0;) {
-    Entry& e = entries_[i];
-    const bool etsy_deleted =
-        options_.convention == Convention::kEtsy && !e.updated &&
-        ((e.kind == Kind::kCounter && options_.delete_counters) ||
-         (e.kind == Kind::kTimer && options_.delete_timers) ||
-         (e.kind == Kind::kSet && options_.delete_sets));
-    const bool gauge_done = options_.convention == Convention::kEtsy &&
-                            e.kind == Kind::kGauge && options_.delete_gauges && e.gauge_ttl == 0;
-    if (etsy_deleted || gauge_done || Expired(e, timestamp)) {
-      RemoveAt(i);
-      continue;
-    }
-    if (e.updated) {
-      e.last_update = timestamp;
-      e.idle_flushes = 0;
-    } else if (e.idle_flushes < UINT8_MAX) {
-      ++e.idle_flushes;
-    }
-    e.updated = false;
+  nonfinite_dropped_ += out->nonfinite();
+  for (Shard& shard : shards_) {
+    // Free what expired, keeping the rest in the order first seen.
+    Compact(shard, [&](Entry& e) {
+      const bool etsy_deleted =
+          options_.convention == Convention::kEtsy && !e.updated &&
+          ((e.kind == Kind::kCounter && options_.delete_counters) ||
+           (e.kind == Kind::kTimer && options_.delete_timers) ||
+           (e.kind == Kind::kSet && options_.delete_sets));
+      const bool gauge_done = options_.convention == Convention::kEtsy &&
+                              e.kind == Kind::kGauge && options_.delete_gauges && e.gauge_ttl == 0;
+      if (etsy_deleted || gauge_done || Expired(e, timestamp)) return true;
+      if (e.updated) {
+        e.last_update = timestamp;
+        e.idle_flushes = 0;
+      } else if (e.idle_flushes < UINT8_MAX) {
+        ++e.idle_flushes;
+      }
+      e.updated = false;
+      return false;
+    });
+    shard.interval_lines = shard.interval_errors = shard.interval_packets = 0;
+    shard.samples_room = shard.members_room = 0;
   }
-  interval_lines_ = interval_errors_ = interval_packets_ = 0;
-  interval_samples_ = interval_members_ = 0;
+  samples_quota_.Reset();
+  members_quota_.Reset();
   last_flush_ = timestamp;
-  ++stats_.flushes;
+  ++flushes_;
 }
 
 }  // namespace statsd

@@ -1,9 +1,10 @@
 // The aggregation engine: a metric table fed by parsed lines, flushed to Graphite
 // in brubeck's convention (default) or etsy statsd's (DESIGN.md §5).
 // Contract: Ingest counts every line once (lines + errors); Flush writes every
-// reportable key and starts a new interval; nothing here is thread-safe.
+// reportable key and starts a new interval; see the class for threads.
 // The class is implemented by concern:
-//   aggregator.cc     construction, ingest pipeline, flush lifecycle (expiry)
+//   aggregator.cc     construction, ingest (line_stager.h parses, Apply
+//                     records), flush lifecycle (expiry)
 //   flush_brubeck.cc  brubeck's Graphite names and statistics
 //   flush_etsy.cc     etsy statsd 0.9's Graphite names and statistics
 //   snapshot.cc       JSON views of keys (Snapshot, Describe)
@@ -13,6 +14,8 @@
 #ifndef STATSD_AGGREGATOR_H_
 #define STATSD_AGGREGATOR_H_
 
+#include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -26,6 +29,7 @@
 #include "graphite.h"
 #include "histogram.h"
 #include "key_table.h"
+#include "line_stager.h"
 #include "metric_key.h"
 
 namespace statsd {
@@ -51,14 +55,28 @@ struct IngestResult {
   uint32_t errors = 0;
 };
 
-// Not thread-safe: callers serialize Ingest and Flush (the daemon holds a lock).
+// Keys are partitioned among `options.shards` shards by their hash (one
+// shard unless asked): each shard has its own table, entries and counts, so
+// shards can be applied to from different threads (shard_pool.h) while the
+// output, limits and totals stay those of one aggregator: keys are written in
+// the order they were first seen, whatever the shards, and the limits are
+// shared (see IntervalQuota).
+// Not thread-safe beyond that: Ingest, Flush and the readers need exclusive
+// use (the daemon holds every lock); Apply needs exclusive use of its shard.
 class Aggregator {
  public:
   explicit Aggregator(AggregatorOptions options);
   ~Aggregator();
 
-  // Parses one datagram or chunk of whole lines and aggregates its samples.
+  // Parses one datagram or chunk of whole lines and aggregates its samples,
+  // line by line in order (so which new key a limit refuses is the same
+  // with any number of shards).
   IngestResult Ingest(const char* data, size_t size);
+
+  // Aggregates a batch staged for `shard` by a LineStager made with this
+  // aggregator's hash_seed() and shard_count(). Safe beside Apply calls for
+  // other shards.
+  IngestResult Apply(uint32_t shard, const StagedBatch& batch);
 
   // Reports every live key stamped `timestamp` into *out (which it Begin()s and
   // Finish()es), resets per-interval state, and frees expired keys.
@@ -66,9 +84,12 @@ class Aggregator {
 
   size_t keys() const;
   // Bytes of the key names held now (what max_key_bytes bounds).
-  uint64_t key_bytes() const { return key_bytes_; }
-  const AggregatorStats& stats() const { return stats_; }
+  uint64_t key_bytes() const { return key_bytes_.load(std::memory_order_relaxed); }
+  // Totals since construction, summed over the shards.
+  AggregatorStats stats() const;
   const AggregatorOptions& options() const { return options_; }
+  uint32_t shard_count() const { return static_cast<uint32_t>(shards_.size()); }
+  uint64_t hash_seed() const { return hash_seed_; }
 
   // Appends a JSON array describing every key's current state (slow; for tools).
   void Snapshot(std::string* json) const;
@@ -77,35 +98,104 @@ class Aggregator {
   // a timer's samples are listed only with `samples` (O(samples) otherwise).
   void Describe(std::string_view key, bool samples, std::string* json) const;
 
-  // Called by WalkPacket.
-  bool OnLine(const ParsedLine& line, std::string_view text);
-  void OnError(ParseStatus status, std::string_view text);
-
  private:
   struct Entry;  // aggregator_entry.h
   using Kind = MetricKind;
 
-  // A parsed line waiting for its table lookup (see OnLine).
-  struct Pending {
-    ParsedLine line;        // samples point into pending_samples_ once drained
-    Kind kind;
-    uint64_t hash;
-    uint32_t key_begin, key_length, path_length;  // key bytes in pending_keys_
-    uint32_t sample_begin;
-  };
-  // Lines are looked up in batches: staging a line prefetches its table slot,
-  // so the cache misses of a batch overlap instead of queueing. 32 lines is
-  // about half a 1432-byte datagram: enough misses in flight for a core's
-  // fill buffers, while the batch's keys stay in L1. Set by reason, not
-  // swept; the aggregate bench (keys-100k) is where a change would show.
-  static constexpr size_t kPipelineDepth = 32;
+  // A per-interval bound over all shards (max_interval_samples, _members)
+  // without a shared write per sample: a shard takes room in blocks, smaller
+  // as the bound nears (down to 1), so what is stored never passes the bound
+  // and at most a few units per shard of it go unused.
+  class IntervalQuota {
+   public:
+    void Init(uint64_t limit, uint32_t shards) {
+      limit_ = limit;
+      shards_ = shards;
+    }
+    // One unit for a shard whose own room is *left; false past the bound.
+    bool Take(uint64_t* left) {
+      if (*left > 0) {
+        --*left;
+        return true;
+      }
+      uint64_t used = used_.load(std::memory_order_relaxed);
+      uint64_t block;
+      do {
+        if (used >= limit_) return false;
+        block = std::min<uint64_t>(kMaxBlock, std::max<uint64_t>(1, (limit_ - used) / (4 * shards_)));
+      } while (!used_.compare_exchange_weak(used, used + block, std::memory_order_relaxed));
+      *left = block - 1;
+      return true;
+    }
+    // A new interval (the caller zeroes every shard's room).
+    void Reset() { used_.store(0, std::memory_order_relaxed); }
 
-  Kind KindOf(MetricType type) const;
-  Entry* FindOrCreate(std::string_view key, uint64_t hash, uint32_t path_length, Kind kind);
-  void Drain();
-  void Aggregate(const Pending& pending);
-  void Record(Entry& e, const ParsedLine& line, const Sample& s);
-  void RemoveAt(size_t index);
+   private:
+    static constexpr uint64_t kMaxBlock = 1024;
+    std::atomic<uint64_t> used_{0};
+    uint64_t limit_ = 0;
+    uint32_t shards_ = 1;
+  };
+
+  // One partition of the keys and everything that changes with them.
+  struct Shard {
+    explicit Shard(uint64_t seed);
+    Shard(Shard&&) noexcept;
+    ~Shard();  // out of line, where Entry is complete
+    KeyTable table;
+    std::vector<Entry> entries;  // dense; the table maps keys to indexes here
+    Random random;
+    AggregatorStats stats;
+    // per-interval internal counts (brubeck .metrics/.errors; etsy statsd.*)
+    uint64_t interval_lines = 0;
+    uint64_t interval_errors = 0;
+    uint64_t interval_packets = 0;
+    uint64_t samples_room = 0;  // taken from samples_quota_, not yet used
+    uint64_t members_room = 0;  // taken from members_quota_, not yet used
+  };
+  // Lines whose table slots are prefetched ahead of the one being recorded,
+  // so the cache misses of a large table overlap instead of queueing (about
+  // a core's fill buffers). Set by reason, not swept; the aggregate bench
+  // (keys-100k) is where a change would show.
+  static constexpr size_t kPrefetchAhead = 16;
+
+  // Records a batch's lines: all into `shard`, or each into its own when
+  // `shard` is kAnyShard (Ingest's single batch).
+  static constexpr uint32_t kAnyShard = UINT32_MAX;
+  IngestResult ApplyLines(uint32_t shard, const StagedBatch& batch);
+  Entry* FindOrCreate(Shard& shard, std::string_view key, const StagedLine& line);
+  void Record(Shard& shard, Entry& e, const StagedLine& line, const StagedSample& s);
+  // Frees the keys that `gone` says, keeping the others in their order.
+  template <class Gone>
+  void Compact(Shard& shard, Gone gone);
+  // Calls f(entry) for every key in the order keys were first seen: each
+  // shard's entries are in that order (Compact keeps it), merged by `seq`.
+  template <class Shards, class F>
+  static void Merged(Shards& shards, F f) {
+    if (shards.size() == 1) {
+      for (auto& e : shards[0].entries) f(e);
+      return;
+    }
+    std::vector<size_t> at(shards.size(), 0);
+    for (;;) {
+      size_t next = shards.size();
+      uint64_t next_seq = UINT64_MAX;
+      for (size_t k = 0; k < shards.size(); ++k) {
+        if (at[k] < shards[k].entries.size() && shards[k].entries[at[k]].seq < next_seq) {
+          next = k;
+          next_seq = shards[k].entries[at[k]].seq;
+        }
+      }
+      if (next == shards.size()) return;
+      f(shards[next].entries[at[next]++]);
+    }
+  }
+  template <class F>
+  void ForEachEntry(F f) { Merged(shards_, f); }
+  template <class F>
+  void ForEachEntry(F f) const { Merged(shards_, f); }
+  // Sums a per-interval count over the shards.
+  uint64_t IntervalSum(uint64_t Shard::*count) const;
 
   void FlushBrubeck(int64_t timestamp, GraphiteWriter* out);  // flush_brubeck.cc
   void FlushEtsy(int64_t timestamp, GraphiteWriter* out);     // flush_etsy.cc
@@ -120,26 +210,21 @@ class Aggregator {
   void AppendJson(const Entry& e, bool samples, std::string* json) const;  // snapshot.cc
 
   AggregatorOptions options_;
-  LineParser parser_;
-  KeyTable table_;
-  std::vector<Entry> entries_;  // dense; the table maps keys to indexes here
-  Random random_;
   const uint64_t hash_seed_;  // random per aggregator: see HashKey
-  AggregatorStats stats_;
-  uint64_t key_bytes_ = 0;
-  IngestResult current_;
-  // per-interval internal counts (brubeck .metrics/.errors; etsy statsd.*)
-  uint64_t interval_lines_ = 0;
-  uint64_t interval_errors_ = 0;
-  uint64_t interval_packets_ = 0;
-  uint64_t interval_samples_ = 0;  // timer samples stored this interval (max_interval_samples)
-  uint64_t interval_members_ = 0;  // set members stored this interval (max_interval_members)
+  std::vector<Shard> shards_;
+  // Limits over all shards: keys and their bytes change only when a key is
+  // made or freed, so shards share them; per-interval storage is taken in
+  // blocks (IntervalQuota).
+  std::atomic<uint64_t> key_count_{0};
+  std::atomic<uint64_t> key_bytes_{0};
+  std::atomic<uint64_t> next_seq_{0};  // the order keys were first seen in
+  IntervalQuota samples_quota_;  // timer samples stored this interval
+  IntervalQuota members_quota_;  // set members stored this interval
+  uint64_t keys_expired_ = 0;
+  uint64_t flushes_ = 0;
+  uint64_t nonfinite_dropped_ = 0;
   int64_t last_flush_ = 0;
-  // scratch, reused
-  std::vector<Pending> pending_;
-  std::vector<Sample> pending_samples_;
-  std::string pending_keys_;
-  KeyBuilder key_builder_;
+  LineStager stager_;  // Ingest's parse stage
   const EtsyNamespaces etsy_;  // resolved once at construction
   std::string name_;
   std::vector<double> prefix_sums_;

@@ -17,19 +17,21 @@
 namespace statsd {
 
 struct Aggregator::Entry {
+  // (Ordered so the small fields share words: 104 bytes.)
   std::string key;           // KeyPrefix + path + tags (";k=v;...")
-  uint32_t path_length = 0;  // bytes of the path after the prefix
   uint64_t hash = 0;
-  Kind kind = Kind::kCounter;
-  bool updated = false;      // a sample arrived this interval
-  bool primed = false;       // monotonic: a first total was seen
+  uint64_t seq = 0;          // when the key was first seen, over all shards (the output order)
   double value = 0;          // meter/counter sum, gauge value
   double previous = 0;       // monotonic: last total
   int64_t last_update = 0;   // timestamp of the last flush that had an update
-  uint32_t gauge_ttl = 0;    // etsy deleteGauges: flushes left
-  uint8_t idle_flushes = 0;  // flushes since the last one with an update (saturating)
   std::unique_ptr<Histogram> histogram;
   std::unique_ptr<std::unordered_set<uint64_t>> members;
+  uint32_t path_length = 0;  // bytes of the path after the prefix
+  uint32_t gauge_ttl = 0;    // etsy deleteGauges: flushes left
+  Kind kind = Kind::kCounter;
+  bool updated = false;      // a sample arrived this interval
+  bool primed = false;       // monotonic: a first total was seen
+  uint8_t idle_flushes = 0;  // flushes since the last one with an update (saturating)
 
   // The key without its prefix: path + tags, as snapshot() shows it.
   std::string_view stored() const { return std::string_view(key).substr(kKeyPrefixBytes); }

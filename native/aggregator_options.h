@@ -55,7 +55,11 @@ struct AggregatorOptions {
   // brubeck without expire); false: in one more flush only, as the
   // lukepalmer fork the seed uses.
   bool report_idle = false;
-  uint64_t seed = 1;                  // reservoir sampling
+  uint64_t seed = 1;                  // reservoir sampling (shard i uses seed + i)
+  // Partitions of the keys (aggregator.h), each applied to by its own thread
+  // in the daemon (shard_pool.h); 1 keeps everything on the receiving thread.
+  // With N shards each holds 1/N of max_interval_samples and max_interval_members.
+  uint32_t shards = 1;
   // brubeck
   std::vector<Percentile> percentiles;  // default 0.75 0.95 0.98 0.99 0.999
   std::string server_name = "brubeck";

@@ -159,6 +159,7 @@ statsd::AggregatorOptions ReadAggregatorOptions(const Napi::Object& o) {
   a.expire = NumberField(o, "expire");
   a.report_idle = BoolField(o, "reportIdle");
   a.seed = static_cast<uint64_t>(NumberField(o, "seed"));
+  a.shards = static_cast<uint32_t>(NumberField(o, "shards"));
   a.percentiles = PercentilesField(o, "percentiles");
   a.server_name = StringField(o, "serverName");
   a.percent_threshold = PercentilesField(o, "percentThreshold");
@@ -217,7 +218,7 @@ class FlushWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
   void Execute() override {
-    std::lock_guard<std::mutex> lock(shared_->mutex);
+    statsd::AggregatorLock lock(*shared_, /*settle=*/true);
     // A fresh writer per flush (its bytes go to JS without a copy): it starts
     // with the room the last one needed. Growing 600 MB by doubling instead
     // made a 1M-timer flush on this thread take twice the synchronous one.
@@ -296,7 +297,7 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
       return info.Env().Undefined();
     }
     auto input = info[0].As<Napi::Uint8Array>();
-    std::lock_guard<std::mutex> lock(shared_->mutex);
+    statsd::AggregatorLock lock(*shared_, /*settle=*/false);
     statsd::IngestResult r =
         shared_->aggregator.Ingest(reinterpret_cast<const char*>(input.Data()), input.ByteLength());
     results_[statsd::kResultIngestLines] = r.lines;
@@ -310,7 +311,7 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
     const auto timestamp = static_cast<int64_t>(info[0].As<Napi::Number>().DoubleValue());
     statsd::GraphiteWriter* writer = info[1].ToBoolean().Value() ? pickle_.get() : plaintext_.get();
     {
-      std::lock_guard<std::mutex> lock(shared_->mutex);
+      statsd::AggregatorLock lock(*shared_, /*settle=*/true);
       shared_->aggregator.Flush(timestamp, writer);
       shared_->last_flush_bytes = writer->bytes().size();
     }
@@ -339,12 +340,12 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
       return info.Env().Undefined();
     }
     double* out = info[0].As<Napi::Float64Array>().Data();
-    std::unique_lock<std::mutex> lock(shared_->mutex, std::try_to_lock);
+    statsd::AggregatorLock lock(*shared_, std::try_to_lock);
     if (!lock.owns_lock()) {
       std::copy(last_stats_.begin(), last_stats_.end(), out);
       return info.Env().Undefined();
     }
-    const statsd::AggregatorStats& s = shared_->aggregator.stats();
+    const statsd::AggregatorStats s = shared_->aggregator.stats();
     out[statsd::kStatPackets] = static_cast<double>(s.packets);
     out[statsd::kStatLines] = static_cast<double>(s.lines);
     out[statsd::kStatSamples] = static_cast<double>(s.samples);
@@ -375,7 +376,7 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
     }
     const std::string key = one ? info[0].As<Napi::String>().Utf8Value() : std::string();
     {
-      std::lock_guard<std::mutex> lock(shared_->mutex);
+      statsd::AggregatorLock lock(*shared_, /*settle=*/false);
       if (one) {
         shared_->aggregator.Describe(key, info.Length() < 2 || info[1].ToBoolean().Value(), &json);
       } else {

@@ -13,13 +13,13 @@ namespace statsd {
 
 void Aggregator::FlushBrubeck(int64_t timestamp, GraphiteWriter* out) {
   const double interval = Seconds(options_.flush_interval_ms);
-  for (Entry& e : entries_) {
-    if (Expired(e, timestamp)) continue;
+  ForEachEntry([&](Entry& e) {
+    if (Expired(e, timestamp)) return;
     // The lukepalmer fork of brubeck (reference/brubeck-fripp.md §2.3): a key
     // is reported in the flush where it was updated and in one more, then it
     // is silent until its next update; its state (a gauge's value, a C
     // counter's last total) is kept. report_idle reports every flush.
-    if (!e.updated && e.idle_flushes >= 1 && !options_.report_idle) continue;
+    if (!e.updated && e.idle_flushes >= 1 && !options_.report_idle) return;
     switch (e.kind) {
       case Kind::kCounter:
       case Kind::kMonotonic:
@@ -55,11 +55,11 @@ void Aggregator::FlushBrubeck(int64_t timestamp, GraphiteWriter* out) {
         break;
       }
     }
-  }
+  });
   const std::string& server = options_.server_name;
-  out->Add(server + ".metrics", static_cast<double>(interval_lines_));
-  out->Add(server + ".errors", static_cast<double>(interval_errors_));
-  out->Add(server + ".unique_keys", static_cast<double>(entries_.size()));
+  out->Add(server + ".metrics", static_cast<double>(IntervalSum(&Shard::interval_lines)));
+  out->Add(server + ".errors", static_cast<double>(IntervalSum(&Shard::interval_errors)));
+  out->Add(server + ".unique_keys", static_cast<double>(keys()));
 }
 
 }  // namespace statsd

@@ -126,9 +126,10 @@ void Aggregator::FlushEtsy(int64_t timestamp, GraphiteWriter* out) {
 
   // statsd's own counters come first, as they are created first in statsd.
   const std::pair<const char*, double> internal[] = {
-      {"bad_lines_seen", static_cast<double>(interval_errors_)},
-      {"packets_received", static_cast<double>(interval_packets_)},
-      {"metrics_received", static_cast<double>(interval_lines_ + interval_errors_)},
+      {"bad_lines_seen", static_cast<double>(IntervalSum(&Shard::interval_errors))},
+      {"packets_received", static_cast<double>(IntervalSum(&Shard::interval_packets))},
+      {"metrics_received",
+       static_cast<double>(IntervalSum(&Shard::interval_lines) + IntervalSum(&Shard::interval_errors))},
   };
   for (const auto& [stat, count] : internal) {
     const std::string key = stats_prefix + "." + stat;
@@ -152,8 +153,8 @@ void Aggregator::FlushEtsy(int64_t timestamp, GraphiteWriter* out) {
     }
   };
 
-  for (Entry& e : entries_) {
-    if (e.kind != Kind::kCounter) continue;
+  ForEachEntry([&](Entry& e) {
+    if (e.kind != Kind::kCounter) return;
     if (reportable(e)) {
       if (legacy) {
         out->Add(Name(counter_ns, e, ""), e.value / interval);
@@ -165,34 +166,34 @@ void Aggregator::FlushEtsy(int64_t timestamp, GraphiteWriter* out) {
       ++reported;
     }
     e.value = 0;
-  }
-  for (Entry& e : entries_) {
-    if (e.kind != Kind::kTimer) continue;
+  });
+  ForEachEntry([&](Entry& e) {
+    if (e.kind != Kind::kTimer) return;
     if (reportable(e)) {
       WriteEtsyTimer(e, out);
       ++reported;
     }
     e.histogram->Reset();
-  }
+  });
   if (last_flush_ > 0) {
     const double lag = static_cast<double>(timestamp - last_flush_) - interval;
     out->Add(gauge_ns + stats_prefix + ".timestamp_lag" + suffix, lag);
     ++reported;
   }
-  for (Entry& e : entries_) {
-    if (e.kind != Kind::kGauge || !reportable(e)) continue;
+  ForEachEntry([&](Entry& e) {
+    if (e.kind != Kind::kGauge || !reportable(e)) return;
     out->Add(Name(gauge_ns, e, ""), e.value);
     ++reported;
     if (options_.delete_gauges && e.gauge_ttl > 0) --e.gauge_ttl;
-  }
-  for (Entry& e : entries_) {
-    if (e.kind != Kind::kSet) continue;
+  });
+  ForEachEntry([&](Entry& e) {
+    if (e.kind != Kind::kSet) return;
     if (reportable(e)) {
       out->Add(Name(set_ns, e, ".count"), static_cast<double>(e.members->size()));
       ++reported;
     }
     ClearMembers(e.members.get());
-  }
+  });
   const double elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   const double whole_ms = std::floor(elapsed_ms);

@@ -15,10 +15,12 @@ namespace statsd {
 
 void Aggregator::Snapshot(std::string* json) const {
   json->push_back('[');
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    if (i) json->push_back(',');
-    AppendJson(entries_[i], /*samples=*/true, json);
-  }
+  bool first = true;
+  ForEachEntry([&](const Entry& e) {
+    if (!first) json->push_back(',');
+    first = false;
+    AppendJson(e, /*samples=*/true, json);
+  });
   json->push_back(']');
 }
 
@@ -30,12 +32,15 @@ void Aggregator::Describe(std::string_view key, bool samples, std::string* json)
   for (int kind = 0; kind < KeyNamespaceCount(convention); ++kind) {
     stored.assign(1, KeyPrefix(convention, static_cast<MetricKind>(kind)));
     stored.append(key.data(), key.size());
-    const uint32_t index = table_.Find(stored, HashKey(stored, hash_seed_),
-                                       [this](uint32_t i) { return std::string_view(entries_[i].key); });
+    const uint64_t hash = HashKey(stored, hash_seed_);
+    const Shard& shard = shards_[ShardOf(hash, shard_count())];
+    const std::vector<Entry>& entries = shard.entries;
+    const uint32_t index =
+        shard.table.Find(stored, hash, [&entries](uint32_t i) { return std::string_view(entries[i].key); });
     if (index == KeyTable::kMissing) continue;
     if (!first) json->push_back(',');
     first = false;
-    AppendJson(entries_[index], samples, json);
+    AppendJson(entries[index], samples, json);
   }
   json->push_back(']');
 }

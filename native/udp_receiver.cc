@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 
 #include "held_datagrams.h"
@@ -98,6 +99,7 @@ int UdpReceiver::OpenSocket(bool reuse_port, int* out_fd) {
 
 int UdpReceiver::Start() {
   if (!threads_.empty()) return 0;
+  shared_->StartPool();
   stopping_ = false;
   const uint32_t workers = options_.unix_socket ? 1 : (options_.workers ? options_.workers : 1);
   if (workers > 1) {
@@ -145,6 +147,10 @@ void UdpReceiver::Run(int fd) {
   int drain_batches_left = 1 << 16;
   // Whether the last try to aggregate held datagrams found the aggregator busy.
   bool busy = false;
+  ShardPool* const pool = shared_->pool.get();
+  std::unique_ptr<LineStager> stager;
+  if (pool) stager = std::make_unique<LineStager>(shared_->aggregator.options(), shared_->aggregator.hash_seed(),
+                                                  shared_->aggregator.shard_count());
   for (;;) {
     // Wake every 100 ms to notice Stop(); once stopping, read what the kernel
     // still holds (datagrams accepted before the stop) until it is empty.
@@ -200,6 +206,20 @@ void UdpReceiver::Run(int fd) {
     stats_.datagrams.fetch_add(static_cast<uint64_t>(received), std::memory_order_relaxed);
     stats_.bytes.fetch_add(bytes, std::memory_order_relaxed);
 
+    if (pool) {
+      if (pool->held_whole()) {  // a flush: the shards take these after it
+        if (options_.held_bytes == 0) {
+          // Hold nothing: wait for the flush as the socket buffer fills (as
+          // the one-shard path waits for the lock).
+          while (pool->held_whole()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        } else {
+          stats_.held.fetch_add(static_cast<uint64_t>(received), std::memory_order_relaxed);
+        }
+      }
+      for (int i = 0; i < received; ++i) Stage(stager.get(), buffers.data() + i * kDatagramBytes, messages[i].msg_len);
+      pool->Submit(stager.get());
+      continue;
+    }
     // Nothing held and the aggregator free: the usual case, straight in.
     std::unique_lock<std::mutex> lock(shared_->mutex, std::defer_lock);
     if (held.empty() && lock.try_lock()) {
@@ -232,6 +252,13 @@ void UdpReceiver::Run(int fd) {
     }
   }
   IngestHeld(&held, /*wait=*/true);  // what was read during a last flush belongs to the final one
+}
+
+void UdpReceiver::Stage(LineStager* stager, const char* data, size_t size) {
+  stager->CountPacket();
+  for (size_t done = stager->Stage(data, size); done < size; done += stager->Stage(data + done, size - done)) {
+    shared_->pool->Submit(stager);  // kMaxStagedLines reached: hand over, then go on
+  }
 }
 
 bool UdpReceiver::IngestHeld(HeldDatagrams* held, bool wait) {

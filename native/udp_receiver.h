@@ -14,19 +14,9 @@
 
 #include "aggregator.h"
 #include "held_datagrams.h"
+#include "shared_aggregator.h"
 
 namespace statsd {
-
-// An Aggregator shared between receiving threads and the JS thread; every
-// use holds `mutex`.
-struct SharedAggregator {
-  explicit SharedAggregator(AggregatorOptions options) : aggregator(std::move(options)) {}
-  std::mutex mutex;
-  Aggregator aggregator;
-  // Bytes the last asynchronous flush wrote (guarded by `mutex`): the next
-  // one reserves as much (binding.cc FlushWorker).
-  size_t last_flush_bytes = 0;
-};
 
 struct ReceiverOptions {
   std::string address = "127.0.0.1";  // IPv4 or IPv6 literal, or a unix socket path
@@ -67,6 +57,9 @@ class UdpReceiver {
  private:
   int OpenSocket(bool reuse_port, int* fd);
   void Run(int fd);
+  // A sharded aggregator's way in: the datagrams' lines staged on this
+  // thread and handed to the shards' threads (no aggregator lock here).
+  void Stage(LineStager* stager, const char* data, size_t size);
   // Aggregates held datagrams: with `wait`, all of them once the lock is
   // free; without, a slice of them if the lock is free now. False when the
   // lock was busy and nothing was done.

@@ -14,6 +14,7 @@ const SERVE_FLAGS = {
   address: { type: 'string' },
   port: { type: 'string' },
   workers: { type: 'string' },
+  shards: { type: 'string' },
   'tcp-port': { type: 'string' },
   unix: { type: 'string' },
   'flush-interval': { type: 'string' },
@@ -86,6 +87,7 @@ function flagOptions(values: ServeFlags): ServerOptions {
     aggregator.dialect = values.dialect;
   }
   aggregator.expire = integerFlag('expire', values.expire);
+  aggregator.shards = integerFlag('shards', values.shards);
   if (values['report-idle']) aggregator.reportIdle = true;
   if (values['server-name'] !== undefined) aggregator.serverName = values['server-name'];
   options.aggregator = Object.fromEntries(Object.entries(aggregator).filter(([, v]) => v !== undefined));

@@ -3,6 +3,7 @@ import {
   DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_HOST, DEFAULT_SHUTDOWN_TIMEOUT_MS, DEFAULT_STATSD_PORT, DEFAULT_CARBON_BACKLOG_BYTES,
   DEFAULT_STREAM_BACKLOG_BYTES, DEFAULT_UDP_WORKERS, MAX_TIMER_MS, mebibytes,
 } from '../daemon/config/defaults';
+import { MAX_SHARDS } from '../aggregator/options';
 import { LOAD_DEFAULTS } from '../load/load';
 
 export const USAGE = `Usage: statsd-native serve [options]
@@ -16,6 +17,9 @@ serve: run the daemon
   --address ADDR         UDP address (default ${DEFAULT_HOST})
   --port PORT            UDP port (default ${DEFAULT_STATSD_PORT}; 0 picks one)
   --workers N            UDP receiving threads (SO_REUSEPORT; default ${DEFAULT_UDP_WORKERS})
+  --shards N             aggregation threads, each owning a hash partition of
+                         the keys (1 to ${MAX_SHARDS}; default 1: the receiving
+                         thread aggregates)
   --tcp-port PORT        also take newline-separated lines over TCP
   --unix PATH            also take datagrams on a unix socket
   --flush-interval MS    flush every MS milliseconds (default ${DEFAULT_FLUSH_INTERVAL_MS})

@@ -9,7 +9,8 @@
 //   byte 1  maxKeys (0-255)
 //   byte 2  maxSamplesPerKey (low 3 bits: 0-7), maxLineBytes (bits 3-4: 8192 16 100 65536),
 //           maxKeyBytes (bits 5-6: 256 MiB 8 64 512), maxSetMembers 3 (bit 7)
-//   byte 3  percentiles / percentThreshold set (low 2 bits), histogram bins (bit 2)
+//   byte 3  percentiles / percentThreshold set (low 2 bits), histogram bins (bit 2),
+//           shards - 1 (bits 3-4)
 // The options are those src/aggregator/options.ts can hand to native (its validation).
 // Checks, besides the sanitizers: each Ingest counts every line exactly once
 // (lines + errors); keys never exceed maxKeys nor their bytes maxKeyBytes; the
@@ -91,6 +92,7 @@ AggregatorOptions OptionsFrom(const uint8_t* h) {
     o.histogram = {{"", {0, 1.5, 100, INFINITY}, {"bin_0", "bin_1_5", "bin_100", "bin_inf"}},
                    {"t", {}, {}}};
   }
+  o.shards = 1 + ((h[3] >> 3) & 3);  // 1-4 shards (keys partitioned; limits shared)
   return o;
 }
 

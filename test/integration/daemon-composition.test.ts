@@ -16,6 +16,7 @@ import { GraphiteSink, type Sink, StatsdError, StatsdServer, StreamSink } from '
 import { optionsFromArgs } from '../../src/commands/serve';
 import { DEFAULT_HOST, DEFAULT_STATSD_PORT } from '../../src/daemon/config/defaults';
 import { mergeServerOptions, resolveServerOptions } from '../../src/daemon/config/server-options';
+import { keeper } from '../helpers/keeper-sink';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -45,20 +46,6 @@ function tempFile(name: string, text: string): string {
   const file = path.join(dir, name);
   fs.writeFileSync(file, text);
   return file;
-}
-
-/** A sink that keeps every flush's text. */
-function keeper() {
-  const texts: string[] = [];
-  const sink: Sink = {
-    name: 'keeper',
-    write: (f) => void texts.push(f.carbon.toString()),
-    drain: async () => {},
-    close: async () => {},
-    stats: () => ({ type: 'keeper', connected: true, flushesSent: 0, metricsSent: 0, flushesReplayed: 0, replaysDropped: 0, flushesDropped: 0, metricsDropped: 0, bytesSent: 0, backlog: 0 }),
-  };
-  const counted = (name: string) => texts.join('').split('\n').filter((l) => l.startsWith(`${name} `)).reduce((n, l) => n + Number(l.split(' ')[1]), 0);
-  return { sink, counted };
 }
 
 describe('one ServerOptions vocabulary', () => {
@@ -176,7 +163,9 @@ describe('stop()', () => {
     const before = flushes.length;
     await server.stop(0);
     client.destroy();
-    expect(flushes.length - before).toBe(1); // the final flush only (before: ~20, one per 50 ms)
+    // The final flush, and one scheduled flush if it was under way when stop()
+    // was called (a race of the 50 ms timer with this test; before: ~20).
+    expect(flushes.length - before).toBeLessThanOrEqual(2);
   });
 
   it('called while start() is still binding: what start() bound is closed, and nothing flushes after', async () => {
