@@ -18,6 +18,7 @@
         "native/serializer.cc",
         "native/shard_pool.cc",
         "native/snapshot.cc",
+        "native/structure.cc",
         "native/udp_receiver.cc",
         "native/unix_socket.cc"
       ],

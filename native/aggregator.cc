@@ -7,12 +7,12 @@
 // flush_etsy.cc, the JSON views in snapshot.cc.
 #include "aggregator.h"
 
-#include <cstring>
 #include <memory>
 #include <unordered_set>
 #include <utility>
 
 #include "aggregator_entry.h"
+#include "number.h"
 
 namespace statsd {
 
@@ -91,6 +91,7 @@ IngestResult Aggregator::ApplyLines(uint32_t fixed, const StagedBatch& batch) {
   for (int r = 0; r < kParseStatusCount; ++r) counted.stats.by_reason[r] += counts.by_reason[r];
   result.errors += static_cast<uint32_t>(counts.errors);
 
+  Rooms rooms;
   const size_t n = batch.lines.size();
   for (size_t i = 0; i < n && i < kPrefetchAhead; ++i) shard_of(batch.lines[i]).table.Prefetch(batch.lines[i].hash);
   for (size_t i = 0; i < n; ++i) {
@@ -110,7 +111,7 @@ IngestResult Aggregator::ApplyLines(uint32_t fixed, const StagedBatch& batch) {
       continue;
     }
     const StagedSample* samples = batch.samples.data() + line.sample_begin;
-    for (uint32_t j = 0; j < line.sample_count; ++j) Record(shard, *e, line, samples[j]);
+    for (uint32_t j = 0; j < line.sample_count; ++j) Record(shard, rooms, *e, line, samples[j]);
     e->updated = true;
     if (e->kind == Kind::kGauge) e->gauge_ttl = options_.gauges_max_ttl;
     ++result.lines;
@@ -118,6 +119,8 @@ IngestResult Aggregator::ApplyLines(uint32_t fixed, const StagedBatch& batch) {
     ++shard.interval_lines;
     shard.stats.samples += line.sample_count;
   }
+  samples_quota_.Give(rooms.samples);
+  members_quota_.Give(rooms.members);
   return result;
 }
 
@@ -126,18 +129,16 @@ Aggregator::Entry* Aggregator::FindOrCreate(Shard& shard, std::string_view key, 
   const uint32_t index =
       shard.table.Find(key, line.hash, [&entries](uint32_t i) { return std::string_view(entries[i].key); });
   if (index != KeyTable::kMissing) return &entries[index];
-  // Claim a key and its bytes under the limits, which all shards share.
-  uint64_t count = key_count_.load(std::memory_order_relaxed);
-  do {
-    if (count >= options_.max_keys) return nullptr;
-  } while (!key_count_.compare_exchange_weak(count, count + 1, std::memory_order_relaxed));
-  uint64_t bytes = key_bytes_.load(std::memory_order_relaxed);
-  do {
-    if (bytes + key.size() > options_.max_key_bytes) {
-      key_count_.fetch_sub(1, std::memory_order_relaxed);
-      return nullptr;
-    }
-  } while (!key_bytes_.compare_exchange_weak(bytes, bytes + key.size(), std::memory_order_relaxed));
+  {
+    // Claim a key and its bytes under the limits, which all shards share (a
+    // lock only when a key is made: both limits checked together, exactly).
+    std::lock_guard<std::mutex> lock(new_keys_);
+    const uint64_t count = key_count_.load(std::memory_order_relaxed);
+    const uint64_t bytes = key_bytes_.load(std::memory_order_relaxed);
+    if (count >= options_.max_keys || bytes + key.size() > options_.max_key_bytes) return nullptr;
+    key_count_.store(count + 1, std::memory_order_relaxed);
+    key_bytes_.store(bytes + key.size(), std::memory_order_relaxed);
+  }
   shard.table.Insert(line.hash, static_cast<uint32_t>(entries.size()));
   Entry& entry = entries.emplace_back();
   entry.key.assign(key.data(), key.size());
@@ -150,7 +151,7 @@ Aggregator::Entry* Aggregator::FindOrCreate(Shard& shard, std::string_view key, 
   return &entry;
 }
 
-void Aggregator::Record(Shard& shard, Entry& e, const StagedLine& line, const StagedSample& s) {
+void Aggregator::Record(Shard& shard, Rooms& rooms, Entry& e, const StagedLine& line, const StagedSample& s) {
   const bool is_member = line.type == MetricType::kSet;
   switch (e.kind) {
     case Kind::kCounter:
@@ -173,7 +174,7 @@ void Aggregator::Record(Shard& shard, Entry& e, const StagedLine& line, const St
       Histogram& h = *e.histogram;
       uint32_t cap = options_.max_samples_per_key;
       const size_t stored = h.samples().size();
-      if (stored < cap && !samples_quota_.Take(&shard.samples_room)) {
+      if (stored < cap && !samples_quota_.Take(&rooms.samples)) {
         // The interval's storage is used up: this key samples among what it has.
         cap = static_cast<uint32_t>(stored);
         ++shard.stats.samples_not_stored;
@@ -182,16 +183,18 @@ void Aggregator::Record(Shard& shard, Entry& e, const StagedLine& line, const St
       break;
     }
     case Kind::kSet: {
-      // A number on a set key (brubeck's shared namespace) counts by its value.
       uint64_t member = s.member;
-      if (!is_member) std::memcpy(&member, &s.value, sizeof(member));
-      if (e.members->size() < options_.max_set_members) {
-        const auto [at, added] = e.members->insert(member);
-        if (added && !members_quota_.Take(&shard.members_room)) {
-          e.members->erase(at);  // the interval's members are used up
-          ++shard.stats.members_dropped;
-        }
-      } else if (e.members->count(member) == 0) {
+      if (!is_member) {
+        // brubeck's one namespace: a number on a key a set line made first
+        // (the first type wins) is the member its shortest text is ("1.0"
+        // and "1" are the member "1"); its own text was not kept.
+        char text[kMaxNumberChars];
+        member = HashKey(std::string_view(text, FormatNumber(s.value, text)), hash_seed_);
+      }
+      if (e.members->count(member) != 0) break;  // counted already
+      if (e.members->size() < options_.max_set_members && members_quota_.Take(&rooms.members)) {
+        e.members->insert(member);
+      } else {
         ++shard.stats.members_dropped;
       }
       break;
@@ -208,6 +211,7 @@ void Aggregator::Compact(Shard& shard, Gone gone) {
     Entry& e = entries[i];
     if (gone(e)) {
       shard.table.Erase(e.key, e.hash, key_of);
+      std::lock_guard<std::mutex> lock(new_keys_);  // uncontended: a flush holds every shard
       key_bytes_.fetch_sub(e.key.size(), std::memory_order_relaxed);
       key_count_.fetch_sub(1, std::memory_order_relaxed);
       ++keys_expired_;
@@ -270,7 +274,6 @@ void Aggregator::Flush(int64_t timestamp, GraphiteWriter* out) {
       return false;
     });
     shard.interval_lines = shard.interval_errors = shard.interval_packets = 0;
-    shard.samples_room = shard.members_room = 0;
   }
   samples_quota_.Reset();
   members_quota_.Reset();

@@ -18,7 +18,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -103,19 +105,21 @@ class Aggregator {
   using Kind = MetricKind;
 
   // A per-interval bound over all shards (max_interval_samples, _members)
-  // without a shared write per sample: a shard takes room in blocks, smaller
-  // as the bound nears (down to 1), so what is stored never passes the bound
-  // and at most a few units per shard of it go unused.
+  // without a shared write per sample: a batch takes room in blocks, smaller
+  // as the bound nears (down to 1), and gives back what it did not use when
+  // it ends. So what is stored never passes the bound; one thread (Ingest)
+  // fills it exactly; shards applying at once may each be refused while
+  // another holds up to a block it has not used yet.
   class IntervalQuota {
    public:
     void Init(uint64_t limit, uint32_t shards) {
       limit_ = limit;
       shards_ = shards;
     }
-    // One unit for a shard whose own room is *left; false past the bound.
-    bool Take(uint64_t* left) {
-      if (*left > 0) {
-        --*left;
+    // One unit, from *room (a batch's) or a new block; false past the bound.
+    bool Take(uint64_t* room) {
+      if (*room > 0) {
+        --*room;
         return true;
       }
       uint64_t used = used_.load(std::memory_order_relaxed);
@@ -124,17 +128,26 @@ class Aggregator {
         if (used >= limit_) return false;
         block = std::min<uint64_t>(kMaxBlock, std::max<uint64_t>(1, (limit_ - used) / (4 * shards_)));
       } while (!used_.compare_exchange_weak(used, used + block, std::memory_order_relaxed));
-      *left = block - 1;
+      *room = block - 1;
       return true;
     }
-    // A new interval (the caller zeroes every shard's room).
+    // What a batch took and did not use.
+    void Give(uint64_t room) {
+      if (room > 0) used_.fetch_sub(room, std::memory_order_relaxed);
+    }
+    // A new interval.
     void Reset() { used_.store(0, std::memory_order_relaxed); }
 
    private:
-    static constexpr uint64_t kMaxBlock = 1024;
+    static constexpr uint64_t kMaxBlock = 64;
     std::atomic<uint64_t> used_{0};
     uint64_t limit_ = 0;
     uint32_t shards_ = 1;
+  };
+  // A batch's room in the two quotas.
+  struct Rooms {
+    uint64_t samples = 0;
+    uint64_t members = 0;
   };
 
   // One partition of the keys and everything that changes with them.
@@ -150,8 +163,6 @@ class Aggregator {
     uint64_t interval_lines = 0;
     uint64_t interval_errors = 0;
     uint64_t interval_packets = 0;
-    uint64_t samples_room = 0;  // taken from samples_quota_, not yet used
-    uint64_t members_room = 0;  // taken from members_quota_, not yet used
   };
   // Lines whose table slots are prefetched ahead of the one being recorded,
   // so the cache misses of a large table overlap instead of queueing (about
@@ -164,30 +175,37 @@ class Aggregator {
   static constexpr uint32_t kAnyShard = UINT32_MAX;
   IngestResult ApplyLines(uint32_t shard, const StagedBatch& batch);
   Entry* FindOrCreate(Shard& shard, std::string_view key, const StagedLine& line);
-  void Record(Shard& shard, Entry& e, const StagedLine& line, const StagedSample& s);
+  void Record(Shard& shard, Rooms& rooms, Entry& e, const StagedLine& line, const StagedSample& s);
   // Frees the keys that `gone` says, keeping the others in their order.
   template <class Gone>
   void Compact(Shard& shard, Gone gone);
   // Calls f(entry) for every key in the order keys were first seen: each
-  // shard's entries are in that order (Compact keeps it), merged by `seq`.
+  // shard's entries are in that order (Compact keeps it), merged by `seq`
+  // through a heap of the shards' next entries (keys × log shards).
   template <class Shards, class F>
   static void Merged(Shards& shards, F f) {
     if (shards.size() == 1) {
       for (auto& e : shards[0].entries) f(e);
       return;
     }
+    using Next = std::pair<uint64_t, uint32_t>;  // an entry's seq, its shard
+    std::vector<Next> heap;
     std::vector<size_t> at(shards.size(), 0);
-    for (;;) {
-      size_t next = shards.size();
-      uint64_t next_seq = UINT64_MAX;
-      for (size_t k = 0; k < shards.size(); ++k) {
-        if (at[k] < shards[k].entries.size() && shards[k].entries[at[k]].seq < next_seq) {
-          next = k;
-          next_seq = shards[k].entries[at[k]].seq;
-        }
+    for (uint32_t k = 0; k < shards.size(); ++k) {
+      if (!shards[k].entries.empty()) heap.emplace_back(shards[k].entries[0].seq, k);
+    }
+    const auto later = std::greater<Next>();
+    std::make_heap(heap.begin(), heap.end(), later);
+    while (!heap.empty()) {
+      std::pop_heap(heap.begin(), heap.end(), later);
+      const uint32_t k = heap.back().second;
+      heap.pop_back();
+      auto& entries = shards[k].entries;
+      f(entries[at[k]++]);
+      if (at[k] < entries.size()) {
+        heap.emplace_back(entries[at[k]].seq, k);
+        std::push_heap(heap.begin(), heap.end(), later);
       }
-      if (next == shards.size()) return;
-      f(shards[next].entries[at[next]++]);
     }
   }
   template <class F>
@@ -215,6 +233,7 @@ class Aggregator {
   // Limits over all shards: keys and their bytes change only when a key is
   // made or freed, so shards share them; per-interval storage is taken in
   // blocks (IntervalQuota).
+  std::mutex new_keys_;  // held to change the two below (read without it)
   std::atomic<uint64_t> key_count_{0};
   std::atomic<uint64_t> key_bytes_{0};
   std::atomic<uint64_t> next_seq_{0};  // the order keys were first seen in

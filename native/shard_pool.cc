@@ -10,6 +10,8 @@ namespace {
 // hand-over without allocating, few enough to hold little memory.
 constexpr size_t kSpareBatches = 4;
 
+size_t QueuedBytes(const StagedBatch& batch) { return batch.bytes() + ShardPool::kBatchOverhead; }
+
 }  // namespace
 
 ShardPool::ShardPool(Aggregator* aggregator, size_t queue_bytes)
@@ -31,37 +33,50 @@ ShardPool::~ShardPool() {
 }
 
 void ShardPool::Submit(LineStager* stager) {
+  size_t bytes = 0;
+  for (uint32_t k = 0; k < shards(); ++k) {
+    if (!stager->batch(k).empty()) bytes += QueuedBytes(stager->batch(k));
+  }
+  if (bytes == 0) return stager->Reset();
+  {
+    // Full: wait for the shards (a submission always fits an empty queue).
+    std::unique_lock<std::mutex> budget(budget_);
+    room_.wait(budget, [&] { return queued_bytes_ == 0 || queued_bytes_ + bytes <= queue_bytes_; });
+    queued_bytes_ += bytes;
+  }
+  std::lock_guard<std::mutex> whole(submit_);
   for (uint32_t k = 0; k < shards(); ++k) {
     StagedBatch& staged = stager->batch(k);
     if (staged.empty()) continue;
-    const size_t bytes = staged.bytes();
     Lane& lane = *lanes_[k];
-    std::unique_lock<std::mutex> lock(lane.mutex);
-    // Full: wait for the shard (one batch always fits, so a huge one passes).
-    lane.progress.wait(lock, [&] { return lane.queued_bytes == 0 || lane.queued_bytes + bytes <= queue_bytes_; });
-    std::unique_ptr<StagedBatch> batch;
-    if (lane.spare.empty()) {
-      batch = std::make_unique<StagedBatch>();
-    } else {
-      batch = std::move(lane.spare.back());
-      lane.spare.pop_back();
+    {
+      std::lock_guard<std::mutex> lock(lane.mutex);
+      std::unique_ptr<StagedBatch> batch;
+      if (lane.spare.empty()) {
+        batch = std::make_unique<StagedBatch>();
+      } else {
+        batch = std::move(lane.spare.back());
+        lane.spare.pop_back();
+      }
+      std::swap(*batch, staged);  // the stager keeps an empty batch with capacity
+      lane.queue.push_back(std::move(batch));
+      ++lane.submitted;
     }
-    std::swap(*batch, staged);  // the stager keeps an empty batch with capacity
-    lane.queue.push_back(std::move(batch));
-    lane.queued_bytes += bytes;
-    ++lane.submitted;
-    lock.unlock();
     lane.work.notify_one();
   }
   stager->Reset();
 }
 
-void ShardPool::Settle() {
-  for (auto& lane : lanes_) {
-    std::unique_lock<std::mutex> lock(lane->mutex);
-    const uint64_t target = lane->submitted;
-    lane->progress.wait(lock, [&] { return lane->applied >= target; });
+void ShardPool::LockAll(bool settle, std::vector<std::unique_lock<std::mutex>>* locks) {
+  std::unique_lock<std::mutex> no_submissions(submit_, std::defer_lock);
+  if (settle) {
+    no_submissions.lock();
+    for (auto& lane : lanes_) {
+      std::unique_lock<std::mutex> lock(lane->mutex);
+      lane->progress.wait(lock, [&] { return lane->applied == lane->submitted; });
+    }
   }
+  for (auto& lane : lanes_) locks->emplace_back(lane->apply);
 }
 
 void ShardPool::Run(uint32_t shard) {
@@ -75,15 +90,19 @@ void ShardPool::Run(uint32_t shard) {
       batch = std::move(lane.queue.front());
       lane.queue.pop_front();
     }
-    const size_t bytes = batch->bytes();
+    const size_t bytes = QueuedBytes(*batch);
     {
       std::lock_guard<std::mutex> apply(lane.apply);
       aggregator_->Apply(shard, *batch);
     }
     batch->Clear();
     {
+      std::lock_guard<std::mutex> budget(budget_);
+      queued_bytes_ -= bytes;
+    }
+    room_.notify_all();
+    {
       std::lock_guard<std::mutex> lock(lane.mutex);
-      lane.queued_bytes -= bytes;
       ++lane.applied;
       if (lane.spare.size() < kSpareBatches) lane.spare.push_back(std::move(batch));
     }

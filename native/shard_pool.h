@@ -2,11 +2,12 @@
 // lines into per-shard batches (line_stager.h) and hand them over here; each
 // shard's thread applies its batches alone, so no lock is taken per line and
 // one sender's datagrams use every shard's core.
-// Contract: batches of one producer are applied in the order submitted; a
-// shard's queue holds at most `queue_bytes` of staged lines, past which
-// Submit waits (the kernel's socket buffer then absorbs, and counts drops);
-// Settle waits until what was submitted before it is applied; the destructor
-// applies what is queued, then joins.
+// Contract: a producer's batches are applied in the order submitted; a
+// submission (all the shards' batches of some datagrams) is seen whole or not
+// at all by a flush (LockAll with settle); what waits in the queues is at
+// most `queue_bytes` (counting each batch's own overhead), past which Submit
+// waits (the kernel's socket buffer then absorbs, and counts its drops); the
+// destructor applies what is queued, then joins.
 #ifndef STATSD_SHARD_POOL_H_
 #define STATSD_SHARD_POOL_H_
 
@@ -27,38 +28,41 @@ namespace statsd {
 
 class ShardPool {
  public:
+  // Memory a queued batch holds beyond its lines (the batch, its three
+  // buffers' headers and allocations, the queue's slot), for the bound.
+  static constexpr size_t kBatchOverhead = 256;
+
   // Starts aggregator->shard_count() threads; the aggregator outlives the pool.
   ShardPool(Aggregator* aggregator, size_t queue_bytes);
   ~ShardPool();
   ShardPool(const ShardPool&) = delete;
   ShardPool& operator=(const ShardPool&) = delete;
 
-  // Moves each non-empty batch of `stager` to its shard's queue (the stager
-  // gets empty batches back, keeping their capacity when it can) and resets it.
+  // Moves the non-empty batches of `stager` to their shards' queues at once
+  // (the stager gets empty batches back, keeping their capacity when it
+  // can) and resets it. Waits while the queues hold their bound.
   void Submit(LineStager* stager);
-  // Waits until every batch submitted before this call has been applied.
-  void Settle();
-  // The lock a shard's thread holds while it applies a batch: hold every
-  // shard's (in index order) to use the aggregator alone.
-  std::mutex& apply_mutex(uint32_t shard) { return lanes_[shard]->apply; }
+  // Takes every shard's apply lock into *locks (in index order). With
+  // `settle`, first waits until every submission made before is applied,
+  // holding new ones off until the locks are taken: a flush then has whole
+  // datagrams, all those received before it began.
+  void LockAll(bool settle, std::vector<std::unique_lock<std::mutex>>* locks);
   uint32_t shards() const { return static_cast<uint32_t>(lanes_.size()); }
-  // Whether someone holds every shard (AggregatorLock: a flush, a reader):
-  // what is submitted meanwhile waits in the queues.
-  bool held_whole() const { return whole_.load(std::memory_order_relaxed) > 0; }
-  void set_held_whole(bool held) { whole_.fetch_add(held ? 1 : -1, std::memory_order_relaxed); }
+  // Whether a flush holds every shard: what is submitted meanwhile waits.
+  bool flushing() const { return flushing_.load(std::memory_order_relaxed) > 0; }
+  void set_flushing(bool flushing) { flushing_.fetch_add(flushing ? 1 : -1, std::memory_order_relaxed); }
 
  private:
   struct Lane {
-    std::mutex mutex;  // guards everything below but `apply`
-    std::condition_variable work;     // a batch arrived, or stopping
-    std::condition_variable progress; // a batch was applied (room, Settle)
+    std::mutex mutex;  // guards everything below but `apply` and `thread`
+    std::condition_variable work;      // a batch arrived, or stopping
+    std::condition_variable progress;  // a batch was applied (LockAll's settle)
     std::deque<std::unique_ptr<StagedBatch>> queue;
     std::vector<std::unique_ptr<StagedBatch>> spare;  // applied batches, for reuse
-    size_t queued_bytes = 0;
     uint64_t submitted = 0;
     uint64_t applied = 0;
     bool stopping = false;
-    std::mutex apply;
+    std::mutex apply;  // held while a batch is applied
     std::thread thread;
   };
 
@@ -67,7 +71,11 @@ class ShardPool {
   Aggregator* const aggregator_;
   const size_t queue_bytes_;
   std::vector<std::unique_ptr<Lane>> lanes_;
-  std::atomic<int> whole_{0};
+  std::mutex submit_;  // held while a submission is queued, and by a settling LockAll
+  std::mutex budget_;  // guards queued_bytes_
+  std::condition_variable room_;
+  size_t queued_bytes_ = 0;
+  std::atomic<int> flushing_{0};
 };
 
 }  // namespace statsd

@@ -7,6 +7,7 @@
 #ifndef STATSD_SHARED_AGGREGATOR_H_
 #define STATSD_SHARED_AGGREGATOR_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -18,18 +19,19 @@
 namespace statsd {
 
 struct SharedAggregator {
-  // Staged lines a sharded aggregator's queues hold, over all shards: the
-  // bound on datagrams held while the aggregator is busy, as one receive
-  // thread's HeldDatagrams (ReceiverOptions::held_bytes).
-  static constexpr size_t kQueueBytes = size_t{64} << 20;
+  // Least the shards' queues may hold, whatever `held_bytes` says (0 holds
+  // nothing on one shard; shards must queue what they are handed).
+  static constexpr size_t kMinQueueBytes = size_t{4} << 20;
 
   explicit SharedAggregator(AggregatorOptions options) : aggregator(std::move(options)) {}
   // Starts the shards' threads, once, for a receiver (an aggregator only
-  // ingested into from JS needs none: Ingest applies in place).
-  void StartPool() {
+  // ingested into from JS needs none: Ingest applies in place). Their
+  // queues hold what the first receiver would hold while a flush runs
+  // (ReceiverOptions::held_bytes: staged lines take ~3-4× a datagram's bytes).
+  void StartPool(size_t held_bytes) {
     std::lock_guard<std::mutex> lock(mutex);
     if (!pool && aggregator.shard_count() > 1) {
-      pool = std::make_unique<ShardPool>(&aggregator, kQueueBytes / aggregator.shard_count());
+      pool = std::make_unique<ShardPool>(&aggregator, std::max(held_bytes, kMinQueueBytes));
     }
   }
   // The pool's threads apply what is queued and stop before the aggregator goes.
@@ -46,34 +48,35 @@ struct SharedAggregator {
 // Exclusive use of a SharedAggregator while it lives.
 class AggregatorLock {
  public:
-  // Waits for the aggregator. With `settle`, first waits until the shards
-  // applied what was handed to them (a flush then includes every datagram
-  // received before it began).
+  // Waits for the aggregator. With `settle` (a flush), first waits until the
+  // shards applied what was handed to them: a flush then has every datagram
+  // received before it began, each whole (ShardPool::LockAll).
   AggregatorLock(SharedAggregator& shared, bool settle) : main_(shared.mutex) {
-    if (settle && shared.pool) shared.pool->Settle();  // the shards need no `mutex` to apply
-    LockShards(shared);
+    LockShards(shared, settle);
   }
   // Takes the aggregator only if no one else holds it as a whole (a flush);
   // check owns_lock().
   AggregatorLock(SharedAggregator& shared, std::try_to_lock_t) : main_(shared.mutex, std::try_to_lock) {
-    if (main_.owns_lock()) LockShards(shared);
+    if (main_.owns_lock()) LockShards(shared, /*settle=*/false);
   }
   bool owns_lock() const { return main_.owns_lock(); }
   ~AggregatorLock() {
-    if (pool_) pool_->set_held_whole(false);
+    if (flushing_) flushing_->set_flushing(false);
   }
   AggregatorLock(const AggregatorLock&) = delete;
   AggregatorLock& operator=(const AggregatorLock&) = delete;
 
  private:
-  void LockShards(SharedAggregator& shared) {
+  void LockShards(SharedAggregator& shared, bool settle) {
     if (!shared.pool) return;
-    pool_ = shared.pool.get();
-    pool_->set_held_whole(true);
-    for (uint32_t k = 0; k < pool_->shards(); ++k) shards_.emplace_back(pool_->apply_mutex(k));
+    if (settle) {  // a flush: receive threads count what they read meanwhile as held
+      flushing_ = shared.pool.get();
+      flushing_->set_flushing(true);
+    }
+    shared.pool->LockAll(settle, &shards_);
   }
 
-  ShardPool* pool_ = nullptr;
+  ShardPool* flushing_ = nullptr;
   std::unique_lock<std::mutex> main_;
   std::vector<std::unique_lock<std::mutex>> shards_;
 };

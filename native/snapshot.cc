@@ -4,6 +4,7 @@
 // Contract: read-only (no per-interval state changes); each key as
 // {"key","kind","updated", "value" | "count","samples"} (src/aggregator/
 // aggregator.ts KeySnapshot), numbers printed as JavaScript prints them.
+#include <cmath>
 #include <string>
 #include <string_view>
 
@@ -47,7 +48,15 @@ void Aggregator::Describe(std::string_view key, bool samples, std::string* json)
 
 void Aggregator::AppendJson(const Entry& e, bool samples, std::string* json) const {
   char digits[kMaxNumberChars];
-  auto number = [&](double v) { json->append(digits, FormatNumber(v, digits)); };
+  // JSON has no Infinity: a counter or gauge summed past the largest double
+  // reads as null (before, the whole snapshot was JSON that did not parse).
+  auto number = [&](double v) {
+    if (std::isfinite(v)) {
+      json->append(digits, FormatNumber(v, digits));
+    } else {
+      json->append("null");
+    }
+  };
   json->append("{\"key\":\"");
   for (char c : e.stored()) {
     if (c == '"' || c == '\\') json->push_back('\\');

@@ -99,7 +99,7 @@ int UdpReceiver::OpenSocket(bool reuse_port, int* out_fd) {
 
 int UdpReceiver::Start() {
   if (!threads_.empty()) return 0;
-  shared_->StartPool();
+  shared_->StartPool(options_.held_bytes);
   stopping_ = false;
   const uint32_t workers = options_.unix_socket ? 1 : (options_.workers ? options_.workers : 1);
   if (workers > 1) {
@@ -207,11 +207,11 @@ void UdpReceiver::Run(int fd) {
     stats_.bytes.fetch_add(bytes, std::memory_order_relaxed);
 
     if (pool) {
-      if (pool->held_whole()) {  // a flush: the shards take these after it
+      if (pool->flushing()) {  // the shards take these after the flush
         if (options_.held_bytes == 0) {
           // Hold nothing: wait for the flush as the socket buffer fills (as
           // the one-shard path waits for the lock).
-          while (pool->held_whole()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          while (pool->flushing()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         } else {
           stats_.held.fetch_add(static_cast<uint64_t>(received), std::memory_order_relaxed);
         }

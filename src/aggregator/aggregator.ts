@@ -43,7 +43,9 @@ export const MAX_TIMESTAMP = 2 ** 32 - 1;
 
 /** One key's live state, from snapshot(). */
 export type KeySnapshot =
-  | { key: string; kind: 'counter' | 'monotonic' | 'gauge' | 'set'; updated: boolean; value: number }
+  /** `value` is null when it is not finite: a sum past the largest double (flushes drop it, counted in nonfiniteDropped). */
+  | { key: string; kind: 'counter' | 'monotonic' | 'gauge'; updated: boolean; value: number | null }
+  | { key: string; kind: 'set'; updated: boolean; value: number }
   | { key: string; kind: 'timer'; updated: boolean; count: number; samples: number[] };
 
 interface NativeAggregator {

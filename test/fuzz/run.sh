@@ -26,7 +26,7 @@ fi
 declare -A sources=(
   [parse_line]="codec.cc number.cc serializer.cc"
   [aggregate]="aggregator.cc codec.cc etsy_names.cc flush_brubeck.cc flush_etsy.cc graphite.cc histogram.cc
-               line_stager.cc metric_key.cc number.cc snapshot.cc"
+               line_stager.cc metric_key.cc number.cc snapshot.cc structure.cc"
   [serialize]="codec.cc number.cc serializer.cc"
 )
 

@@ -14,7 +14,7 @@ import { EtsyStatsd } from '../helpers/etsy-statsd';
 import { sleep, until } from '../helpers/receivers';
 
 const sanitized = (process.env.LD_PRELOAD ?? '').includes('libasan');
-if (sanitized) console.log('emitter-delivery: the etsy statsd case is not run under AddressSanitizer (the peer runs slowed by libasan)');
+if (sanitized) console.log('emitter-delivery: the two default-buffer cases are not run under AddressSanitizer (the receivers run slowed by libasan)');
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
@@ -38,7 +38,11 @@ async function plainReceiver(): Promise<{ port: number; lines: () => number; soc
 }
 
 describe('a large flush reaches a receiver with default socket buffers', () => {
-  it('100,000 distinct counters flushed at once to node:dgram with the default buffer: all arrive', async () => {
+  // Not under AddressSanitizer: the receiver shares this process, where
+  // libasan slows every JS callback; it then reads slower than any receiver
+  // in service and the kernel drops what the pacing is sized for (seen: 3%
+  // lost in a sanitizer run, none otherwise).
+  it.skipIf(sanitized)('100,000 distinct counters flushed at once to node:dgram with the default buffer: all arrive', async () => {
     const r = await plainReceiver();
     // This test is about the default buffer (rmem_default), as most receivers keep it.
     expect(r.socket.getRecvBufferSize()).toBeLessThan(1 << 20);

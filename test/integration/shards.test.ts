@@ -44,7 +44,7 @@ function run(options: AggregatorOptions, packets: string[], intervals: number) {
   for (let i = 0; i < intervals; i++) {
     for (const p of packets.slice(i * per, (i + 1) * per)) agg.ingest(p);
     // etsy's processing_time and calculationtime are the flush's own duration in ms: left out
-    flushes.push(agg.flush(T + 10 * i).carbon.toString().replace(/^.*(processing_time|calculationtime) .*\n/gm, ''));
+    flushes.push(agg.flush({ timestamp: T + 10 * i }).carbon.toString().replace(/^.*(processing_time|calculationtime) .*\n/gm, ''));
   }
   return { flushes, stats: agg.stats };
 }
@@ -84,6 +84,26 @@ describe('an Aggregator with 1, 2 and 4 shards', () => {
     expect(agg.stats.membersDropped).toBe(4000);
   });
 
+  it('a shard whose keys go quiet does not keep the interval room the others need', () => {
+    for (const shards of [1, 8]) {
+      const agg = new Aggregator({ shards, maxIntervalSamples: 1000, maxSamplesPerKey: 100_000 });
+      let text = '';
+      for (let i = 0; i < 64; i++) text += `one${i}:1|ms\n`;
+      for (let i = 0; i < 2000; i++) text += `b:${i}|ms\n`;
+      agg.ingest(text);
+      const stored = agg.snapshot().reduce((n, k) => n + (k.kind === 'timer' ? k.samples.length : 0), 0);
+      expect({ shards, stored, notStored: agg.stats.samplesNotStored }).toEqual({ shards, stored: 1000, notStored: 1064 });
+    }
+  });
+
+  it("brubeck's one namespace: a number on a set key counts as the member its shortest text is", () => {
+    for (const shards of [1, 2]) {
+      const agg = new Aggregator({ shards });
+      agg.ingest('x:1|s\nx:1|c\nx:1.0|c\nx:2|s\nx:2|g\nx:3|ms');
+      expect(agg.snapshot('x')).toEqual([{ key: 'x', kind: 'set', updated: true, value: 3 }]); // "1" (1.0 too), "2", "3"
+    }
+  });
+
   it('refuses a shard count it cannot take, naming the option', () => {
     expect(() => new Aggregator({ shards: 0 })).toThrow(/shards/);
     expect(() => new Aggregator({ shards: 65 })).toThrow(/shards/);
@@ -118,7 +138,7 @@ describe('a daemon whose shards run on their own threads', () => {
         await server.stop(0); // the only flush: whatever the shards' queues held must be in it
         results.push({
           // sorted: keys arrive in an order that datagrams' interleaving decides
-          lines: texts.join('').split('\n').filter(Boolean).sort(),
+          lines: texts.join('').split('\n').filter(Boolean).map((l) => l.slice(0, l.lastIndexOf(' '))).sort(), // without the flush's timestamp
           datagrams: udp.datagrams,
           kernelDrops: udp.kernelDrops,
           aggregated: server.aggregator.stats.packets,
@@ -129,9 +149,38 @@ describe('a daemon whose shards run on their own threads', () => {
         expect(r.aggregated).toBe(r.datagrams); // every datagram read was aggregated
       }
       // Equal flushes when nothing was dropped by the kernel (a busy machine may drop some: counted above).
-      if (results.every((r) => r.kernelDrops === 0)) expect(results[1]!.lines).toEqual(results[0]!.lines);
+      // The first line that differs (a deep diff of 80k lines would take a minute to print).
+      if (results.every((r) => r.kernelDrops === 0)) {
+        const [one, many] = [results[0]!.lines, results[1]!.lines];
+        const at = one.findIndex((line, i) => line !== many[i]);
+        expect(at === -1 ? undefined : { at, one: one[at], many: many[at] }).toBeUndefined();
+        expect(many.length).toBe(one.length);
+      }
     });
   }
+
+  it('a flush has whole datagrams: every key of a datagram is in the same flush, under flushes every 20 ms', { timeout: 60_000 }, async () => {
+    const { sink, texts } = keeper();
+    const server = new StatsdServer({ udp: { port: 0 }, sinks: [sink], flushInterval: 20, aggregator: { shards: 4, reportIdle: true } });
+    await server.start();
+    cleanups.push(() => server.stop(0));
+    // Each datagram adds 1 to each of 16 counters, which hash to all 4 shards.
+    const datagram = Array.from({ length: 16 }, (_, i) => `whole.k${i}:1|c`).join('\n');
+    await send(server.udpPort, Array.from({ length: 4000 }, () => datagram));
+    await until(async () => server.stats.udp.datagrams + server.stats.udp.kernelDrops === 4000, 10_000, 'every datagram read');
+    const read = server.stats.udp.datagrams;
+    await server.stop(0);
+    let flushesWithData = 0;
+    let total = 0;
+    for (const text of texts) {
+      const values = Array.from({ length: 16 }, (_, i) => Number(/^whole\.k\d+ (\S+)/m.exec(text.split('\n').filter((l) => l.startsWith(`whole.k${i} `)).join('\n'))?.[1] ?? 0));
+      expect(new Set(values).size).toBe(1); // the same count for every key of the datagrams in this flush
+      if (values[0]! > 0) flushesWithData++;
+      total += values[0]!;
+    }
+    expect(total).toBe(read);
+    expect(flushesWithData).toBeGreaterThan(3); // the datagrams were spread over several flushes
+  });
 
   it('maxKeys holds over 4 shards filling at once: the keys past it are refused and counted, not one more kept', { timeout: 60_000 }, async () => {
     const { sink } = keeper();
