@@ -233,6 +233,104 @@ std::string_view ParseStatusName(ParseStatus status) {
   return "?";
 }
 
+namespace {
+
+// ParseIndexed's types by letter: the MetricType, kFullOnly's bit for the
+// full dialect's (d, s), or kNotSimple ("ms" is matched whole).
+constexpr uint8_t kNotSimple = 0xff;
+constexpr uint8_t kFullOnly = 0x80;
+constexpr uint8_t kTypeBits = 0x7f;
+constexpr std::array<uint8_t, 256> MakeSimpleTypes() {
+  std::array<uint8_t, 256> t{};
+  for (auto& v : t) v = kNotSimple;
+  t['c'] = static_cast<uint8_t>(MetricType::kCounter);
+  t['C'] = static_cast<uint8_t>(MetricType::kMonotonicCounter);
+  t['g'] = static_cast<uint8_t>(MetricType::kGauge);
+  t['h'] = static_cast<uint8_t>(MetricType::kHistogram);
+  t['d'] = static_cast<uint8_t>(MetricType::kDistribution) | kFullOnly;
+  t['s'] = static_cast<uint8_t>(MetricType::kSet) | kFullOnly;
+  return t;
+}
+constexpr std::array<uint8_t, 256> kSimpleTypes = MakeSimpleTypes();
+
+}  // namespace
+
+bool LineParser::ParseIndexed(const char* data, size_t begin, size_t end, ParsedLine* out) {
+  // The shape `name:value|type`: printable ASCII only (no '\r', space,
+  // control or UTF-8: those need the full parser's checks), one ':' before
+  // the one '|', a name that does not end in '.'.
+  using S = StructureIndex;
+  if (begin == end || end - begin > options_.max_line_bytes || index_.Any(S::kUnusual, begin, end)) return false;
+  const size_t colon = index_.Next(S::kColon, begin);
+  const size_t pipe = index_.Next(S::kPipe, begin);
+  if (colon == begin || pipe < colon || pipe >= end || data[colon - 1] == '.') return false;
+  if (index_.Any(S::kColon, colon + 1, pipe) || index_.Any(S::kPipe, pipe + 1, end)) return false;
+
+  // type: one letter, or "ms" (decoded without a branch per type: types
+  // arrive in no order a predictor could learn)
+  const char* t = data + pipe + 1;
+  const size_t type_length = end - pipe - 1;
+  if (type_length == 0) return false;
+  const uint8_t letter = kSimpleTypes[static_cast<unsigned char>(t[0])];
+  const bool timer = type_length == 2 && t[0] == 'm' && t[1] == 's';
+  if (!timer && (type_length != 1 || letter == kNotSimple || ((letter & kFullOnly) != 0 && options_.dialect != Dialect::kFull))) {
+    return false;
+  }
+  const MetricType type = timer ? MetricType::kTimer : static_cast<MetricType>(letter & kTypeBits);
+  if (type == MetricType::kSet) {  // the value is the member, as written (no ':' and no control: checked)
+    if (pipe == colon + 1) return false;
+    simple_sample_ = Sample{0.0, false, std::string_view(data + colon + 1, pipe - colon - 1)};
+    FillSimple(data, begin, colon, type, out);
+    return true;
+  }
+
+  // value: [+-]? digits ('.' digits?)?, 1 to 15 digits: the mantissa and
+  // 10^fraction are exact doubles, so one division is the correctly rounded
+  // value, to the bit what the full parser's ScanDecimal gives.
+  const char* p = data + colon + 1;
+  const char* const value_end = data + pipe;
+  const bool sign = *p == '+' || *p == '-';
+  const bool negative = *p == '-';
+  p += sign;
+  uint64_t mantissa = 0;
+  int digits = 0;
+  int fraction = -1;  // digits after the '.', once one is seen
+  for (; p < value_end; ++p) {
+    const unsigned d = static_cast<unsigned char>(*p) - '0';
+    if (d < 10) {
+      mantissa = mantissa * 10 + d;
+      ++digits;
+      fraction += fraction >= 0;
+    } else if (*p == '.' && fraction < 0) {
+      fraction = 0;
+    } else {
+      return false;
+    }
+  }
+  if (digits == 0 || digits > 15) return false;
+  static constexpr double kPowersOfTen[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                            1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  double value = static_cast<double>(mantissa);
+  if (fraction > 0) value /= kPowersOfTen[fraction];
+  simple_sample_.value = negative ? -value : value;
+  simple_sample_.relative = sign;
+  simple_sample_.text = std::string_view(data + colon + 1, pipe - colon - 1);
+  FillSimple(data, begin, colon, type, out);
+  return true;
+}
+
+void LineParser::FillSimple(const char* data, size_t begin, size_t colon, MetricType type, ParsedLine* out) {
+  out->name = std::string_view(data + begin, colon - begin);
+  out->tags = std::string_view();
+  out->type = type;
+  out->sample_rate = 1.0;
+  out->has_timestamp = false;
+  out->timestamp = 0;
+  out->samples = &simple_sample_;
+  out->sample_count = 1;
+  out->non_ascii = false;
+}
+
 ParseStatus LineParser::Parse(std::string_view line, ParsedLine* out) {
   if (line.size() > options_.max_line_bytes) return ParseStatus::kTooLong;
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "structure.h"
+
 namespace statsd {
 
 // Wire types. The numeric values cross into TypeScript (src/codec/metric.ts METRIC_TYPES).
@@ -83,6 +85,16 @@ class LineParser {
   // Parses `line` (no '\n'; one trailing '\r' is dropped). On kOk fills *out.
   ParseStatus Parse(std::string_view line, ParsedLine* out);
 
+  // The common line in one pass: data[begin, end) (no '\n') when it is
+  // `name:value|type` with a printable-ASCII name, a plain decimal of 1 to 15
+  // digits (or a set member) and no field, its parts found from index(),
+  // built over `data`. Fills *out as Parse would (the value to the bit) and
+  // returns true; false for any other line, which Parse then takes. The
+  // differential tests hold both to the reference parser.
+  bool ParseIndexed(const char* data, size_t begin, size_t end, ParsedLine* out);
+  // Structural bitmaps of the data WalkPacket walks (see structure.h).
+  StructureIndex& index() { return index_; }
+
   const ParseOptions& options() const { return options_; }
   void set_options(ParseOptions options) { options_ = options; }
 
@@ -90,8 +102,12 @@ class LineParser {
   ParseStatus ParseFields(const char* p, const char* end, ParsedLine* out);
   ParseStatus ParseMember(std::string_view member);
 
+  void FillSimple(const char* data, size_t begin, size_t colon, MetricType type, ParsedLine* out);
+
   ParseOptions options_;
   std::vector<Sample> samples_;
+  StructureIndex index_;
+  Sample simple_sample_{};  // ParseIndexed's one value
 };
 
 // Splits a datagram or stream chunk at '\n' and parses each line. Empty lines
@@ -102,22 +118,26 @@ class LineParser {
 // that line so the caller can resume there. Returns `size` when all was walked.
 template <class Sink>
 size_t WalkPacket(LineParser& parser, const char* data, size_t size, Sink& sink) {
-  const char* p = data;
-  const char* const end = data + size;
-  while (p < end) {
-    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
-    const char* line_end = nl ? nl : end;
-    std::string_view line(p, static_cast<size_t>(line_end - p));
-    if (!line.empty() && !(line.size() == 1 && line[0] == '\r')) {
-      ParsedLine parsed;
-      ParseStatus status = parser.Parse(line, &parsed);
-      if (status == ParseStatus::kOk) {
-        if (!sink.OnLine(parsed, line)) return static_cast<size_t>(p - data);
-      } else {
-        sink.OnError(status, line);
+  StructureIndex& index = parser.index();
+  index.Build(data, size);
+  for (size_t pos = 0; pos < size;) {
+    const size_t nl = index.Next(StructureIndex::kNewline, pos);
+    const std::string_view line(data + pos, nl - pos);
+    ParsedLine parsed;
+    ParseStatus status = ParseStatus::kOk;
+    if (!parser.ParseIndexed(data, pos, nl, &parsed)) {
+      if (line.empty() || (line.size() == 1 && line[0] == '\r')) {
+        pos = nl + 1;
+        continue;
       }
+      status = parser.Parse(line, &parsed);
     }
-    p = nl ? nl + 1 : end;
+    if (status == ParseStatus::kOk) {
+      if (!sink.OnLine(parsed, line)) return pos;
+    } else {
+      sink.OnError(status, line);
+    }
+    pos = nl + 1;
   }
   return size;
 }

@@ -2,8 +2,6 @@
 // hashed and copied into their shard's batch.
 #include "line_stager.h"
 
-#include <array>
-
 #include "key_table.h"
 
 namespace statsd {
@@ -17,24 +15,6 @@ ParseOptions ParserOptions(const AggregatorOptions& o) {
   return p;
 }
 
-// StageSimple's types by letter: the MetricType, kFullOnly's bit for the
-// full dialect's (d, s), or kNotSimple ("ms" is matched whole).
-constexpr uint8_t kNotSimple = 0xff;
-constexpr uint8_t kFullOnly = 0x80;
-constexpr uint8_t kTypeBits = 0x7f;
-constexpr std::array<uint8_t, 256> MakeSimpleTypes() {
-  std::array<uint8_t, 256> t{};
-  for (auto& v : t) v = kNotSimple;
-  t['c'] = static_cast<uint8_t>(MetricType::kCounter);
-  t['C'] = static_cast<uint8_t>(MetricType::kMonotonicCounter);
-  t['g'] = static_cast<uint8_t>(MetricType::kGauge);
-  t['h'] = static_cast<uint8_t>(MetricType::kHistogram);
-  t['d'] = static_cast<uint8_t>(MetricType::kDistribution) | kFullOnly;
-  t['s'] = static_cast<uint8_t>(MetricType::kSet) | kFullOnly;
-  return t;
-}
-constexpr std::array<uint8_t, 256> kSimpleTypes = MakeSimpleTypes();
-
 }  // namespace
 
 LineStager::LineStager(const AggregatorOptions& options, uint64_t hash_seed, uint32_t shards)
@@ -42,8 +22,6 @@ LineStager::LineStager(const AggregatorOptions& options, uint64_t hash_seed, uin
       hash_seed_(hash_seed),
       parser_(ParserOptions(options)),
       key_builder_(options.convention, options.key_name_sanitize),
-      dialect_(options.parse.dialect),
-      max_line_bytes_(options.parse.max_line_bytes),
       batches_(shards == 0 ? 1 : shards) {}
 
 MetricKind LineStager::KindOf(MetricType type) const {
@@ -61,104 +39,7 @@ MetricKind LineStager::KindOf(MetricType type) const {
 }
 
 size_t LineStager::Stage(const char* data, size_t size) {
-  index_.Build(data, size);
-  // Lines as WalkPacket splits them: at '\n', empty and lone-'\r' ones skipped.
-  for (size_t pos = 0; pos < size;) {
-    if (staged_lines_ >= kMaxStagedLines) return pos;  // the caller hands over, then resumes here
-    const size_t nl = index_.Next(StructureIndex::kNewline, pos);
-    if (!StageSimple(data, pos, nl)) {
-      const std::string_view text(data + pos, nl - pos);
-      if (!text.empty() && !(text.size() == 1 && text[0] == '\r')) {
-        ParsedLine parsed;
-        const ParseStatus status = parser_.Parse(text, &parsed);
-        if (status == ParseStatus::kOk) {
-          OnLine(parsed, text);
-        } else {
-          OnError(status, text);
-        }
-      }
-    }
-    pos = nl + 1;
-  }
-  return size;
-}
-
-bool LineStager::StageSimple(const char* data, size_t begin, size_t end) {
-  // The shape `name:value|type`: printable ASCII only (no '\r', space,
-  // control or UTF-8: those need the full parser's checks), one ':' before
-  // the one '|', a name that does not end in '.'.
-  using S = StructureIndex;
-  if (begin == end || end - begin > max_line_bytes_ || index_.Any(S::kUnusual, begin, end)) return false;
-  const size_t colon = index_.Next(S::kColon, begin);
-  const size_t pipe = index_.Next(S::kPipe, begin);
-  if (colon == begin || pipe < colon || pipe >= end || data[colon - 1] == '.') return false;
-  if (index_.Any(S::kColon, colon + 1, pipe) || index_.Any(S::kPipe, pipe + 1, end)) return false;
-
-  // type: one letter, or "ms" (decoded without a branch per type: types
-  // arrive in no order a predictor could learn)
-  const char* t = data + pipe + 1;
-  const size_t type_length = end - pipe - 1;
-  if (type_length == 0) return false;
-  const uint8_t letter = kSimpleTypes[static_cast<unsigned char>(t[0])];
-  const bool timer = type_length == 2 && t[0] == 'm' && t[1] == 's';
-  if (!timer && (type_length != 1 || letter == kNotSimple || ((letter & kFullOnly) != 0 && dialect_ != Dialect::kFull))) {
-    return false;
-  }
-  const MetricType type = timer ? MetricType::kTimer : static_cast<MetricType>(letter & kTypeBits);
-  if (type == MetricType::kSet) {  // the value is the member, as written (no ':' and no control: checked)
-    if (pipe == colon + 1) return false;
-    simple_sample_ = Sample{0.0, false, std::string_view(data + colon + 1, pipe - colon - 1)};
-    StageParsed(data, begin, colon, end, type);
-    return true;
-  }
-
-  // value: [+-]? digits ('.' digits?)?, 1 to 15 digits: the mantissa and
-  // 10^fraction are exact doubles, so one division is the correctly rounded
-  // value, to the bit what the full parser's ScanDecimal gives.
-  const char* p = data + colon + 1;
-  const char* const value_end = data + pipe;
-  const bool sign = *p == '+' || *p == '-';
-  const bool negative = *p == '-';
-  p += sign;
-  uint64_t mantissa = 0;
-  int digits = 0;
-  int fraction = -1;  // digits after the '.', once one is seen
-  for (; p < value_end; ++p) {
-    const unsigned d = static_cast<unsigned char>(*p) - '0';
-    if (d < 10) {
-      mantissa = mantissa * 10 + d;
-      ++digits;
-      fraction += fraction >= 0;
-    } else if (*p == '.' && fraction < 0) {
-      fraction = 0;
-    } else {
-      return false;
-    }
-  }
-  if (digits == 0 || digits > 15) return false;
-  static constexpr double kPowersOfTen[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                            1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-  double value = static_cast<double>(mantissa);
-  if (fraction > 0) value /= kPowersOfTen[fraction];
-  simple_sample_.value = negative ? -value : value;
-  simple_sample_.relative = sign;
-  simple_sample_.text = std::string_view(data + colon + 1, pipe - colon - 1);
-  StageParsed(data, begin, colon, end, type);
-  return true;
-}
-
-void LineStager::StageParsed(const char* data, size_t begin, size_t colon, size_t end, MetricType type) {
-  ParsedLine line;
-  line.name = std::string_view(data + begin, colon - begin);
-  line.tags = std::string_view();
-  line.type = type;
-  line.sample_rate = 1.0;
-  line.has_timestamp = false;
-  line.timestamp = 0;
-  line.samples = &simple_sample_;
-  line.sample_count = 1;
-  line.non_ascii = false;
-  OnLine(line, std::string_view(data + begin, end - begin));
+  return WalkPacket(parser_, data, size, *this);
 }
 
 void LineStager::Reset() {
@@ -172,14 +53,15 @@ void LineStager::OnError(ParseStatus status, std::string_view) {
   ++counts.by_reason[static_cast<size_t>(status)];
 }
 
-void LineStager::OnLine(const ParsedLine& line, std::string_view text) {
+bool LineStager::OnLine(const ParsedLine& line, std::string_view text) {
+  if (staged_lines_ >= kMaxStagedLines) return false;  // the caller hands over; WalkPacket resumes here
   if (convention_ == Convention::kEtsy && line.type == MetricType::kTimer) {
     // etsy statsd rejects negative timings as bad lines; the key is not made
     // (etsy writes nothing for a key whose only line was refused).
     for (size_t i = 0; i < line.sample_count; ++i) {
       if (line.samples[i].value < 0) {
         OnError(ParseStatus::kBadValue, text);
-        return;
+        return true;
       }
     }
   }
@@ -202,7 +84,7 @@ void LineStager::OnLine(const ParsedLine& line, std::string_view text) {
   // key holding one is refused here, counted like an ASCII space in a name.
   if (line.non_ascii && CheckText(key) == TextProblem::kUnicodeSpace) {
     OnError(ParseStatus::kBadName, text);
-    return;
+    return true;
   }
   const uint64_t hash = direct ? HashKeyParts(static_cast<unsigned char>(prefix), key, hash_seed_)
                                : HashKey(key, hash_seed_);
@@ -236,6 +118,7 @@ void LineStager::OnLine(const ParsedLine& line, std::string_view text) {
     }
   }
   ++staged_lines_;
+  return true;
 }
 
 }  // namespace statsd

@@ -18,7 +18,6 @@
 #include "aggregator_options.h"
 #include "codec.h"
 #include "metric_key.h"
-#include "structure.h"
 
 namespace statsd {
 
@@ -97,26 +96,18 @@ class LineStager {
   // Empties every batch (after the caller applied them or swapped them out).
   void Reset();
 
+  // WalkPacket's sink (OnLine: false once kMaxStagedLines are staged).
+  bool OnLine(const ParsedLine& line, std::string_view text);
+  void OnError(ParseStatus status, std::string_view text);
+
 
  private:
   MetricKind KindOf(MetricType type) const;
-  // Stages data[begin, end) if it is the common line `name:value|type` (see
-  // there), parsed in place from the structural index; false for any other
-  // line, which the full parser then takes.
-  bool StageSimple(const char* data, size_t begin, size_t end);
-  // Stages StageSimple's line: the name data[begin, colon), simple_sample_.
-  void StageParsed(const char* data, size_t begin, size_t colon, size_t end, MetricType type);
-  void OnLine(const ParsedLine& line, std::string_view text);
-  void OnError(ParseStatus status, std::string_view text);
 
   const Convention convention_;
   const uint64_t hash_seed_;
   LineParser parser_;
   KeyBuilder key_builder_;
-  const Dialect dialect_;
-  const uint32_t max_line_bytes_;
-  StructureIndex index_;       // of the data being staged
-  Sample simple_sample_{};     // StageSimple's one value
   std::vector<StagedBatch> batches_;
   size_t staged_lines_ = 0;
 };
