@@ -7,10 +7,12 @@
 // line; the rules of DESIGN.md §4 hold for what was accepted; each value equals
 // strtod of its text (correct rounding); formatting the parsed line with
 // statsd::FormatLine and parsing it again gives back the same metric, one
-// value at a time and as one value list.
+// value at a time and as one value list; the one-pass path (ParseIndexed)
+// takes only lines Parse accepts, and reads them alike.
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -164,6 +166,25 @@ void CheckValueListRoundTrip(std::string_view line, const ParsedLine& p, Dialect
   }
 }
 
+// The one-pass path (ParseIndexed, what WalkPacket tries first) takes a line
+// only if Parse accepts it, and gives the same line: name, type, rate, and
+// the value to the bit (its sign flag and text too).
+void CheckIndexed(std::string_view line, ParseStatus status, const ParsedLine& expected, const ParseOptions& options) {
+  LineParser fast(options);
+  fast.index().Build(line.data(), line.size());
+  ParsedLine got;
+  if (!fast.ParseIndexed(line.data(), 0, line.size(), &got)) return;
+  const std::string why = Describe(line);
+  FUZZ_CHECK(status == ParseStatus::kOk, "ParseIndexed took a line Parse refuses: " + why);
+  FUZZ_CHECK(got.name == expected.name && got.type == expected.type && got.tags == expected.tags, why);
+  FUZZ_CHECK(got.sample_rate == expected.sample_rate && !got.has_timestamp && !expected.has_timestamp, why);
+  FUZZ_CHECK(got.sample_count == 1 && expected.sample_count == 1, why);
+  const statsd::Sample& a = got.samples[0];
+  const statsd::Sample& b = expected.samples[0];
+  FUZZ_CHECK(std::memcmp(&a.value, &b.value, sizeof(double)) == 0 && a.relative == b.relative && a.text == b.text,
+             "ParseIndexed's value differs: " + why);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -179,7 +200,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const size_t nl = rest.find('\n');
     const fuzz::ExactCopy line(rest.substr(0, nl));
     ParsedLine parsed;
-    if (parser.Parse(line.view(), &parsed) == ParseStatus::kOk) {
+    const ParseStatus status = parser.Parse(line.view(), &parsed);
+    CheckIndexed(line.view(), status, parsed, options);
+    if (status == ParseStatus::kOk) {
       CheckAccepted(line.view(), parsed, options);
       for (size_t i = 0; i < parsed.sample_count; ++i) {
         CheckRoundTrip(line.view(), parsed, i, options.dialect);
