@@ -44,7 +44,8 @@ group's baseline (ours, marked 1x). Every group has a chart in docs/charts/ (dra
 by bench/chart.js, no dependencies); the figures behind this page are in
 [benchmarks.json](benchmarks.json). \`npm run bench -- codec\` reruns one suite and
 replaces only its section; \`npm run bench -- --quick\` is a smoke run (under a
-minute) that leaves this file alone.`;
+minute) that leaves this file alone. Where the time of a line goes (perf profiles
+of the hot paths, and what was tried and not kept): [profile.md](profile.md).`;
 
 /** GitHub's heading anchor: lower case, punctuation dropped, spaces to '-'. */
 function anchor(title) {
