@@ -58,7 +58,8 @@ struct AggregatorOptions {
   uint64_t seed = 1;                  // reservoir sampling (shard i uses seed + i)
   // Partitions of the keys (aggregator.h), each applied to by its own thread
   // in the daemon (shard_pool.h); 1 keeps everything on the receiving thread.
-  // With N shards each holds 1/N of max_interval_samples and max_interval_members.
+  // The limits hold over all shards (Aggregator::IntervalQuota); shard i
+  // samples past max_samples_per_key with seed + i.
   uint32_t shards = 1;
   // brubeck
   std::vector<Percentile> percentiles;  // default 0.75 0.95 0.98 0.99 0.999

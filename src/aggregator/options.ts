@@ -53,8 +53,11 @@ export interface AggregatorOptions {
    * Partitions of the keys by hash (1 to 64; default 1, or the environment's
    * `STATSD_NATIVE_SHARDS`). In the daemon each shard is applied to by its own
    * thread while the receiving threads parse, so one sender's datagrams use
-   * more than one core; the output is the same keys and values, in shard order.
-   * Each shard holds 1/shards of maxIntervalSamples and maxIntervalMembers.
+   * more than one core; the output is the same keys and values, in the order
+   * keys were first seen.
+   * The limits hold over all shards. Past maxSamplesPerKey each shard samples
+   * from its own random stream (seed + shard index), so a sampled timer's
+   * percentiles differ from one shard's.
    */
   shards?: number;
   /** brubeck: percentiles as fractions (default [0.75, 0.95, 0.98, 0.99, 0.999]). */
