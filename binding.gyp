@@ -5,6 +5,7 @@
       "sources": [
         "native/aggregator.cc",
         "native/binding.cc",
+        "native/binding_history.cc",
         "native/binding_layout.cc",
         "native/codec.cc",
         "native/etsy_names.cc",
@@ -12,6 +13,7 @@
         "native/flush_etsy.cc",
         "native/graphite.cc",
         "native/histogram.cc",
+        "native/history.cc",
         "native/line_stager.cc",
         "native/metric_key.cc",
         "native/number.cc",

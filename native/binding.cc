@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "aggregator.h"
+#include "binding_history.h"
 #include "binding_layout.h"
 #include "codec.h"
 #include "layout.h"
@@ -525,6 +526,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Receiver", JsReceiver::Define(env));
   exports.Set("UnixDatagram", JsUnixDatagram::Define(env));
   exports.Set("Aggregator", JsAggregator::Define(env));
+  exports.Set("History", statsd::DefineHistory(env));
   exports.Set("parse", Napi::Function::New(env, JsParse, "parse"));
   exports.Set("pack", Napi::Function::New(env, JsPack, "pack"));
   // The memory layouts TypeScript relies on; src/core/native.ts checks them at load.

@@ -74,7 +74,22 @@ export interface ReceiverOptions {
   heldBytes: number;
 }
 
+/** The daemon's recent history of flushed series (native/history.h). */
+export interface NativeHistory {
+  /** Records one flush's carbon plaintext lines, stamped `timestamp`. */
+  add(carbon: Uint8Array, timestamp: number): void;
+  /** Names matching a Graphite pattern, at most `limit`. */
+  find(pattern: string, limit: number): string[];
+  /** The recorded flushes stamped in [from, until] and `name`'s values there (NaN: no value). */
+  fetch(name: string, from: number, until: number): { times: Float64Array; values: Float64Array; known: boolean };
+  stats(): {
+    series: number; bytes: number; maxBytes: number; points: number; flushes: number;
+    datapoints: number; seriesRefused: number; seriesExpired: number; linesSkipped: number;
+  };
+}
+
 export interface NativeBinding {
+  History: new (points: number, maxBytes: number) => NativeHistory;
   Receiver: new (aggregator: object, options: ReceiverOptions) => NativeReceiver;
   /** Carbon plaintext lines re-encoded as pickle messages. */
   toPickle(plaintext: Uint8Array): Buffer;

@@ -15,6 +15,7 @@ import { TcpInput, type TcpInputStats } from './inputs/tcp';
 import { GraphiteSink } from './sinks/graphite';
 import type { Sink, SinkStats } from './sinks/sink';
 import { StreamSink } from './sinks/stream';
+import { History } from './history/history';
 
 export type { ServerOptions } from './config/server-options';
 
@@ -70,6 +71,8 @@ export class StatsdServer extends EventEmitter {
   #lastFlush = { at: Date.now(), lines: 0, errors: 0 };
   #perSecond = { metrics: 0, errors: 0 };
   udpPort = 0;
+  /** What the flushes wrote, kept for the window (the `history` option); undefined without it. */
+  readonly history: History | undefined;
 
   constructor(options: ServerOptions) {
     super();
@@ -79,6 +82,10 @@ export class StatsdServer extends EventEmitter {
     const sinks = resolved.sinks;
     if (resolved.graphite) sinks.push(new GraphiteSink(resolved.graphite));
     if (resolved.stdout) sinks.push(new StreamSink(resolved.stdout));
+    if (resolved.history) {
+      this.history = new History(resolved.history);
+      sinks.push(this.history);
+    }
     this.sinks = sinks;
     for (const sink of sinks) {
       sink.on?.('fault', this.#onSinkFault);

@@ -9,6 +9,7 @@ import { hostOption, portOption } from '../../net/address';
 import type { DatagramInputOptions } from '../inputs/datagram';
 import type { TcpInputOptions } from '../inputs/tcp';
 import type { HttpOptions } from '../http/http-server';
+import type { HistoryOptions } from '../history/history';
 import type { GraphiteSinkOptions } from '../sinks/graphite';
 import type { Sink } from '../sinks/sink';
 import {
@@ -66,6 +67,11 @@ export interface ServerOptions {
   graphite?: GraphiteSinkOptions;
   /** A StreamSink on stdout: carbon lines or JSON lines. */
   stdout?: 'carbon' | 'json';
+  /**
+   * Keep what each flush wrote in memory (History: `window` seconds at flush
+   * resolution, `maxBytes` bounded), for `server.history`; absent: none.
+   */
+  history?: Omit<HistoryOptions, 'flushInterval'>;
   /** ms between flushes (default DEFAULT_FLUSH_INTERVAL_MS, 10000). */
   flushInterval?: number;
   /** Flush on wall-clock multiples of flushInterval. */
@@ -90,12 +96,13 @@ export interface ResolvedServerOptions {
   sinks: Sink[];
   graphite?: GraphiteSinkOptions;
   stdout?: { format: 'carbon' | 'json'; maxBacklogBytes: number };
+  history?: HistoryOptions;
   flushInterval: number;
   alignFlush: boolean;
   shutdownTimeout: number;
 }
 
-const SERVER_KEYS = ['aggregator', 'udp', 'tcp', 'unix', 'http', 'sinks', 'graphite', 'stdout', 'flushInterval', 'alignFlush', 'shutdownTimeout', 'limits'];
+const SERVER_KEYS = ['aggregator', 'udp', 'tcp', 'unix', 'http', 'sinks', 'graphite', 'stdout', 'history', 'flushInterval', 'alignFlush', 'shutdownTimeout', 'limits'];
 const GROUP_KEYS: Record<string, readonly string[]> = {
   udp: ['address', 'port', 'workers', 'receiveBuffer', 'heldBytes'],
   tcp: ['address', 'port', 'maxConnections'],
@@ -198,6 +205,13 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
       format: choiceOption('stdout', options.stdout, 'carbon', ['carbon', 'json'] as const),
       maxBacklogBytes: maxBacklogBytes ?? DEFAULT_STREAM_BACKLOG_BYTES,
     };
+  }
+  if (options.history !== undefined) {
+    if (options.history === null || typeof options.history !== 'object') throw invalidOption('history', '{ window?, maxBytes? }', options.history);
+    if ('flushInterval' in options.history) {
+      throw new StatsdError('ERR_STATSD_INVALID_OPTION', 'StatsdServer takes the flush interval as its top-level flushInterval, not history.flushInterval (the history keeps one point per flush)');
+    }
+    resolved.history = { ...options.history, flushInterval: resolved.flushInterval };
   }
   return resolved;
 }

@@ -1,0 +1,92 @@
+// N-API adapter of HistoryStore: new History(points, maxBytes), add(carbon,
+// timestamp), find(pattern, limit), fetch(name, from, until), stats().
+#include "binding_history.h"
+
+#include <vector>
+
+#include "history.h"
+
+namespace statsd {
+namespace {
+
+class JsHistory : public Napi::ObjectWrap<JsHistory> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "History",
+                       {InstanceMethod<&JsHistory::Add>("add"), InstanceMethod<&JsHistory::Find>("find"),
+                        InstanceMethod<&JsHistory::Fetch>("fetch"), InstanceMethod<&JsHistory::Stats>("stats")});
+  }
+
+  // new History(points: number, maxBytes: number) — checked by the TS side.
+  explicit JsHistory(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<JsHistory>(info),
+        store_(info[0].As<Napi::Number>().Uint32Value(), static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue())) {}
+
+ private:
+  // add(carbon: Uint8Array, timestamp: number): void
+  Napi::Value Add(const Napi::CallbackInfo& info) {
+    auto carbon = info[0].As<Napi::Uint8Array>();
+    store_.AddFlush(reinterpret_cast<const char*>(carbon.Data()), carbon.ByteLength(),
+                    static_cast<int64_t>(info[1].As<Napi::Number>().DoubleValue()));
+    return info.Env().Undefined();
+  }
+
+  // find(pattern: string, limit: number): string[]
+  Napi::Value Find(const Napi::CallbackInfo& info) {
+    const std::string pattern = info[0].As<Napi::String>().Utf8Value();
+    const size_t limit = static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue());
+    Napi::Env env = info.Env();
+    Napi::Array out = Napi::Array::New(env);
+    uint32_t n = 0;
+    store_.Find(pattern, limit, [&](std::string_view name) {
+      out.Set(n++, Napi::String::New(env, name.data(), name.size()));
+    });
+    return out;
+  }
+
+  // fetch(name: string, from: number, until: number): { times: Float64Array, values: Float64Array, known: boolean }
+  Napi::Value Fetch(const Napi::CallbackInfo& info) {
+    const std::string name = info[0].As<Napi::String>().Utf8Value();
+    times_.clear();
+    values_.clear();
+    const bool known = store_.Fetch(name, static_cast<int64_t>(info[1].As<Napi::Number>().DoubleValue()),
+                                    static_cast<int64_t>(info[2].As<Napi::Number>().DoubleValue()), &times_, &values_);
+    Napi::Env env = info.Env();
+    auto times = Napi::Float64Array::New(env, times_.size());
+    auto values = Napi::Float64Array::New(env, values_.size());
+    for (size_t i = 0; i < times_.size(); ++i) times[i] = static_cast<double>(times_[i]);
+    std::copy(values_.begin(), values_.end(), values.Data());
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("times", times);
+    result.Set("values", values);
+    result.Set("known", Napi::Boolean::New(env, known));
+    return result;
+  }
+
+  // stats(): { series, bytes, maxBytes, points, flushes, datapoints, seriesRefused, seriesExpired, linesSkipped }
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const HistoryStats& s = store_.stats();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("series", static_cast<double>(store_.series()));
+    out.Set("bytes", static_cast<double>(store_.bytes()));
+    out.Set("maxBytes", static_cast<double>(store_.max_bytes()));
+    out.Set("points", static_cast<double>(store_.points()));
+    out.Set("flushes", static_cast<double>(s.flushes));
+    out.Set("datapoints", static_cast<double>(s.points));
+    out.Set("seriesRefused", static_cast<double>(s.series_refused));
+    out.Set("seriesExpired", static_cast<double>(s.series_expired));
+    out.Set("linesSkipped", static_cast<double>(s.lines_skipped));
+    return out;
+  }
+
+  HistoryStore store_;
+  std::vector<int64_t> times_;  // Fetch's scratch
+  std::vector<double> values_;
+};
+
+}  // namespace
+
+Napi::Function DefineHistory(Napi::Env env) { return JsHistory::Define(env); }
+
+}  // namespace statsd

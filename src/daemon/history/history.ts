@@ -1,0 +1,113 @@
+// Recent history (issue [6/7] item 1): every series the daemon flushed, at
+// flush resolution over a window, in memory with a stated bound, so graphs
+// and the Graphite query API need no Graphite. It is a sink: it takes each
+// flush as the carbon sink does, and never fails to.
+/// <reference types="node" preserve="true" />
+import { EventEmitter } from 'node:events';
+
+import type { FlushResult } from '../../aggregator/aggregator';
+import { type NativeHistory, native } from '../../core/native';
+import { integerOption, knownKeys } from '../../core/options';
+import { type Sink, type SinkStats, sinkCounters } from '../sinks/sink';
+
+export interface HistoryOptions {
+  /** Seconds of history kept (default 3600: one hour). */
+  window?: number;
+  /** ms between flushes: the resolution (the daemon passes its flushInterval; default 10000). */
+  flushInterval?: number;
+  /**
+   * Most bytes the series may hold (default 256 MiB). Each series costs its
+   * points (8 bytes each: window ÷ flush interval of them) plus its name and
+   * HISTORY_SERIES_OVERHEAD; past the bound new series are refused and counted.
+   */
+  maxBytes?: number;
+}
+
+/** Bytes a series holds besides its points and its name (native HistoryStore::kSeriesOverhead). */
+export const HISTORY_SERIES_OVERHEAD = 68;
+export const DEFAULT_HISTORY_WINDOW_S = 3600;
+export const DEFAULT_HISTORY_MAX_BYTES = 256 * 2 ** 20;
+/** Most points one series keeps, whatever the window and interval ask (1 day at 1 s). */
+export const MAX_HISTORY_POINTS = 86_400;
+
+export interface HistoryStats {
+  /** Series held now, and their bytes (bounded by maxBytes). */
+  series: number;
+  bytes: number;
+  maxBytes: number;
+  /** Points per series: the window at flush resolution. */
+  points: number;
+  flushes: number;
+  /** Datapoints recorded. */
+  datapoints: number;
+  /** Datapoints of new series refused: maxBytes was reached. */
+  seriesRefused: number;
+  /** Series freed: none of the window's flushes wrote them. */
+  seriesExpired: number;
+}
+
+/** One series over a time range: the flushes' timestamps and its values (null: no value). */
+export interface SeriesData {
+  name: string;
+  times: number[];
+  values: (number | null)[];
+}
+
+export class History extends EventEmitter implements Sink {
+  readonly name = 'history';
+  readonly window: number;
+  readonly flushInterval: number;
+  readonly #store: NativeHistory;
+  #counters = sinkCounters();
+
+  constructor(options: HistoryOptions = {}) {
+    super();
+    knownKeys('History', options, ['window', 'flushInterval', 'maxBytes']);
+    this.window = integerOption('window', options.window, DEFAULT_HISTORY_WINDOW_S, 1, 366 * 86_400);
+    this.flushInterval = integerOption('flushInterval', options.flushInterval, 10_000, 1, 2 ** 31 - 1);
+    const maxBytes = integerOption('maxBytes', options.maxBytes, DEFAULT_HISTORY_MAX_BYTES, 0, Number.MAX_SAFE_INTEGER);
+    const points = Math.min(MAX_HISTORY_POINTS, Math.max(1, Math.ceil((this.window * 1000) / this.flushInterval)));
+    this.#store = new native.History(points, maxBytes);
+  }
+
+  /** Records a flush (Sink.write): its carbon plaintext, at its timestamp. */
+  write(flush: FlushResult): void {
+    this.#store.add(flush.carbon, flush.timestamp);
+    this.#counters.flushesSent++;
+    this.#counters.metricsSent += flush.metrics;
+    this.#counters.bytesSent += flush.carbon.length;
+  }
+
+  drain(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  stats(): SinkStats {
+    return { type: 'history', connected: true, ...this.#counters, backlog: 0, backlogBytes: 0 };
+  }
+
+  /** What the history holds and what it refused. */
+  get history(): HistoryStats {
+    const { linesSkipped: _skipped, ...s } = this.#store.stats();
+    return s;
+  }
+
+  /** The series names matching a Graphite pattern (`a.*.c`, `a.{b,c}`, `a.b[0-9]`), at most `limit`. */
+  find(pattern: string, limit = Infinity): string[] {
+    return this.#store.find(pattern, Number.isFinite(limit) ? limit : Number.MAX_SAFE_INTEGER);
+  }
+
+  /** `name`'s values for the flushes stamped in [from, until] (unix seconds), or undefined when unknown. */
+  fetch(name: string, from: number, until: number): SeriesData | undefined {
+    // Whole seconds within what native takes; NaN selects nothing.
+    const clamp = (t: number, nan: number) =>
+      Number.isNaN(t) ? nan : Math.min(Number.MAX_SAFE_INTEGER, Math.max(Number.MIN_SAFE_INTEGER, Math.floor(t)));
+    const r = this.#store.fetch(name, clamp(from, Number.MAX_SAFE_INTEGER), clamp(until, Number.MIN_SAFE_INTEGER));
+    if (!r.known) return undefined;
+    return { name, times: Array.from(r.times), values: Array.from(r.values, (v) => (Number.isNaN(v) ? null : v)) };
+  }
+}
