@@ -110,6 +110,15 @@ describe('one ServerOptions vocabulary', () => {
     expect(() => optionsFromArgs(['--pickle'])).toThrow(/--pickle needs a carbon backend/);
     expect(() => optionsFromArgs(['--nope'])).toThrow(expect.objectContaining({ code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' }));
   });
+
+  it('--shards N reaches the aggregator; a count it cannot take is refused by name', () => {
+    const { options } = optionsFromArgs(['--port', '0', '--shards', '4']);
+    expect(resolveServerOptions(options).aggregator.shards).toBe(4);
+    expect(new StatsdServer(options).aggregator.stats.keys).toBe(0);
+    for (const bad of ['0', '65', 'x']) {
+      expect(() => new StatsdServer(optionsFromArgs(['--port', '0', '--shards', bad]).options)).toThrow(/shards/);
+    }
+  });
 });
 
 describe('inputs', () => {
