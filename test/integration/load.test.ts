@@ -105,7 +105,10 @@ describe('load generator', () => {
     });
     await server.start();
     cleanup.push(() => server.stop(1000));
-    const summary = await runLoad({ target: `127.0.0.1:${server.udpPort}`, rate: 20_000, duration: 1, prefix: 'load.accounting' });
+    // 2 s of load: the flushes carrying it span more than a second, so their
+    // whole-second stamps differ (with 1 s, two 500 ms flushes could share one:
+    // seen once in CI).
+    const summary = await runLoad({ target: `127.0.0.1:${server.udpPort}`, rate: 10_000, duration: 2, prefix: 'load.accounting' });
     const deadline = Date.now() + 3000;
     while (sink.report.counted < summary.counterLines && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(summary.counterLines).toBeGreaterThan(1000);
