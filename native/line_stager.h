@@ -92,7 +92,6 @@ class LineStager {
 
   uint32_t shards() const { return static_cast<uint32_t>(batches_.size()); }
   StagedBatch& batch(uint32_t shard) { return batches_[shard]; }
-  size_t staged_lines() const { return staged_lines_; }
   // Empties every batch (after the caller applied them or swapped them out).
   void Reset();
 

@@ -36,8 +36,6 @@ class StructureIndex {
   // Whether any byte in [from, to) is of `kind`.
   bool Any(Kind kind, size_t from, size_t to) const { return from < to && Next(kind, from) < to; }
 
-  size_t size() const { return size_; }
-
  private:
   std::vector<uint64_t> masks_[kKinds];
   size_t size_ = 0;
