@@ -1,5 +1,5 @@
 // N-API adapter of HistoryStore: new History(points, maxBytes), add(carbon,
-// timestamp), find(pattern, limit), fetch(name, from, until), stats().
+// timestamp), find(pattern, limit), findNodes(pattern, limit), fetch(name, from, until), stats().
 #include "binding_history.h"
 
 #include <vector>
@@ -14,6 +14,7 @@ class JsHistory : public Napi::ObjectWrap<JsHistory> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "History",
                        {InstanceMethod<&JsHistory::Add>("add"), InstanceMethod<&JsHistory::Find>("find"),
+                        InstanceMethod<&JsHistory::FindNodes>("findNodes"),
                         InstanceMethod<&JsHistory::Fetch>("fetch"), InstanceMethod<&JsHistory::Stats>("stats")});
   }
 
@@ -42,6 +43,26 @@ class JsHistory : public Napi::ObjectWrap<JsHistory> {
       out.Set(n++, Napi::String::New(env, name.data(), name.size()));
     });
     return out;
+  }
+
+  // findNodes(pattern: string, limit: number): { paths: string[], flags: Uint8Array, whole: boolean }
+  Napi::Value FindNodes(const Napi::CallbackInfo& info) {
+    const std::string pattern = info[0].As<Napi::String>().Utf8Value();
+    const size_t limit = static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue());
+    Napi::Env env = info.Env();
+    Napi::Array paths = Napi::Array::New(env);
+    std::vector<uint8_t> flags;
+    const bool whole = store_.FindNodes(pattern, limit, [&](std::string_view path, uint8_t f) {
+      paths.Set(static_cast<uint32_t>(flags.size()), Napi::String::New(env, path.data(), path.size()));
+      flags.push_back(f);
+    });
+    auto flag_array = Napi::Uint8Array::New(env, flags.size());
+    std::copy(flags.begin(), flags.end(), flag_array.Data());
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("paths", paths);
+    result.Set("flags", flag_array);
+    result.Set("whole", Napi::Boolean::New(env, whole));
+    return result;
   }
 
   // fetch(name: string, from: number, until: number): { times: Float64Array, values: Float64Array, known: boolean }

@@ -119,6 +119,22 @@ bool HistoryStore::MatchPath(std::string_view pattern, std::string_view path) {
   }
 }
 
+bool HistoryStore::MatchPrefix(std::string_view pattern, std::string_view path, size_t* length) {
+  const std::string_view whole = path;
+  for (;;) {
+    const size_t pd = pattern.find('.');
+    const size_t nd = path.find('.');
+    if (pd != std::string_view::npos && nd == std::string_view::npos) return false;  // path too short
+    if (!MatchNode(pattern.substr(0, pd), path.substr(0, nd))) return false;
+    if (pd == std::string_view::npos) {
+      *length = nd == std::string_view::npos ? whole.size() : static_cast<size_t>(path.data() - whole.data()) + nd;
+      return true;
+    }
+    pattern.remove_prefix(pd + 1);
+    path.remove_prefix(nd + 1);
+  }
+}
+
 uint32_t HistoryStore::SeriesFor(std::string_view name, uint64_t hash) {
   const uint32_t found = table_.Find(name, hash, [this](uint32_t i) { return std::string_view(names_[i]); });
   if (found != KeyTable::kMissing) return found;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "key_table.h"
@@ -56,6 +57,36 @@ class HistoryStore {
     return found;
   }
 
+  // graphite-web's find: the distinct paths of the pattern's node count that
+  // match it and are a series (kNodeLeaf) or the first nodes of a longer
+  // series (kNodeBranch), with both flags when both. Calls out(path, flags)
+  // once per path, in no order; at most `limit` paths (returns false when
+  // there were more).
+  static constexpr uint8_t kNodeLeaf = 1;
+  static constexpr uint8_t kNodeBranch = 2;
+  template <class Out>
+  bool FindNodes(std::string_view pattern, size_t limit, Out out) const {
+    std::unordered_map<std::string_view, uint8_t> nodes;
+    bool whole = true;
+    for (size_t i = 0; i < names_.size(); ++i) {
+      if (last_flush_[i] == kFree) continue;
+      size_t length = 0;
+      if (!MatchPrefix(pattern, names_[i], &length)) continue;
+      const std::string_view path = std::string_view(names_[i]).substr(0, length);
+      auto it = nodes.find(path);
+      if (it == nodes.end()) {
+        if (nodes.size() >= limit) {
+          whole = false;
+          continue;
+        }
+        it = nodes.emplace(path, 0).first;
+      }
+      it->second |= length == names_[i].size() ? kNodeLeaf : kNodeBranch;
+    }
+    for (const auto& [path, flags] : nodes) out(path, flags);
+    return whole;
+  }
+
   // The recorded flushes stamped in [from, until], oldest first: their
   // timestamps into *times and `name`'s values into *values (NaN for a gap,
   // all NaN when the series is unknown). False when the name is unknown.
@@ -76,6 +107,9 @@ class HistoryStore {
   // `[a-z0]` one of a set (a range or listed), `{ab,cd}` one of the listed
   // alternatives; no node pattern matches across a '.'.
   static bool MatchPath(std::string_view pattern, std::string_view path);
+  // Whether the first nodes of `path`, as many as `pattern` has, match it
+  // (as MatchPath); *length is how many bytes of `path` those nodes take.
+  static bool MatchPrefix(std::string_view pattern, std::string_view path, size_t* length);
   // One node against one node pattern (no '.' in either).
   static bool MatchNode(std::string_view pattern, std::string_view node);
 

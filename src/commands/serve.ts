@@ -1,7 +1,7 @@
 // `statsd-native serve`: the daemon from a config file and flags.
 import { parseArgs } from 'node:util';
 
-import { DEFAULT_HOST, MAX_TIMER_MS } from '../daemon/config/defaults';
+import { DEFAULT_HOST, DEFAULT_HTTP_PORT, MAX_TIMER_MS } from '../daemon/config/defaults';
 import { type ConfigFile, loadConfig } from '../daemon/config/file';
 import { type ServerOptions, mergeServerOptions } from '../daemon/config/server-options';
 import { StatsdServer } from '../daemon/server';
@@ -28,6 +28,8 @@ const SERVE_FLAGS = {
   pickle: { type: 'boolean' },
   stdout: { type: 'string' },
   http: { type: 'string' },
+  'history-window': { type: 'string' },
+  'history-max-bytes': { type: 'string' },
   'shutdown-timeout': { type: 'string' },
   'max-backlog-bytes': { type: 'string' },
 } as const;
@@ -53,6 +55,18 @@ export function optionsFromArgs(args: string[]): ConfigFile {
   if (values.pickle) {
     if (!options.graphite) throw usageError('--pickle needs a carbon backend (--graphite HOST:PORT or one in --config)');
     options.graphite = { ...options.graphite, format: 'pickle' };
+  }
+  // Without a file, HTTP is on (loopback, brubeck's port) with the history
+  // behind the web view and the query APIs: `npm start` is enough to see
+  // graphs. A file decides for itself (brubeck's "http"); --http off: none.
+  if (!values.config && values.http === undefined) options.http = { address: DEFAULT_HOST, port: DEFAULT_HTTP_PORT };
+  if (values.http === 'off') delete options.http;
+  const historyWindow = integerFlag('history-window', values['history-window']);
+  const historyMaxBytes = integerFlag('history-max-bytes', values['history-max-bytes']);
+  if (options.http && historyWindow !== 0) {
+    options.history = { window: historyWindow, maxBytes: historyMaxBytes };
+  } else if (historyMaxBytes !== undefined || (historyWindow ?? 0) > 0) {
+    throw usageError(historyWindow === 0 ? '--history-max-bytes with --history-window 0: there is no history' : '--history-window and --history-max-bytes need HTTP (the history is read through it): add --http');
   }
   // Flushes go somewhere: stdout when there is no carbon.
   if (!options.graphite && options.stdout === undefined) options.stdout = 'carbon';
@@ -110,7 +124,7 @@ function flagOptions(values: ServeFlags): ServerOptions {
     throw usageError(`--max-backlog-bytes expects bytes from 1 to ${Number.MAX_SAFE_INTEGER}, not ${JSON.stringify(values['max-backlog-bytes'])}`);
   }
   if (maxBacklogBytes !== undefined) options.limits = { maxBacklogBytes };
-  if (values.http !== undefined) {
+  if (values.http !== undefined && values.http !== 'off') {
     const parsed = hostPortProblem(values.http, 'listen', DEFAULT_HOST);
     if (typeof parsed === 'string') throw usageError(`--http expects [HOST:]PORT with a port from 0 to 65535, not ${JSON.stringify(values.http)}: ${parsed}`);
     options.http = { address: parsed.host, port: parsed.port };
@@ -164,6 +178,11 @@ export async function serve(args: string[]): Promise<void> {
     `statsd-native: listening on ${inputs.join(', ')}; ${server.aggregator.convention} convention; ` +
       `flushing every ${resolved.flushInterval} ms to ${server.sinks.map((s) => s.name).join(', ')}\n`,
   );
+  if (resolved.http) {
+    const url = `http://${urlHost(resolved.http.address)}:${server.httpPort}/`;
+    const keeps = server.history ? `; keeping ${server.history.retained} s of history` : '';
+    process.stderr.write(`statsd-native: open ${url} for live graphs (Graphite API: ${url}render, Prometheus: ${url}metrics)${keeps}\n`);
+  }
 }
 
 /** What each sink delivered and dropped over the daemon's life, for the last log line. */

@@ -1,9 +1,10 @@
 // `statsd-native --help`: the defaults it states are the constants the code applies.
 import {
-  DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_HOST, DEFAULT_SHUTDOWN_TIMEOUT_MS, DEFAULT_STATSD_PORT, DEFAULT_CARBON_BACKLOG_BYTES,
+  DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_SHUTDOWN_TIMEOUT_MS, DEFAULT_STATSD_PORT, DEFAULT_CARBON_BACKLOG_BYTES,
   DEFAULT_STREAM_BACKLOG_BYTES, DEFAULT_UDP_WORKERS, MAX_TIMER_MS, mebibytes,
 } from '../daemon/config/defaults';
 import { MAX_SHARDS } from '../aggregator/options';
+import { DEFAULT_HISTORY_MAX_BYTES, DEFAULT_HISTORY_WINDOW_S } from '../daemon/history/history';
 import { LOAD_DEFAULTS } from '../load/load';
 
 export const USAGE = `Usage: statsd-native serve [options]
@@ -36,7 +37,14 @@ serve: run the daemon
   --graphite HOST:PORT   send to carbon (plaintext; with --pickle, pickle)
   --pickle               use carbon's pickle protocol
   --stdout FORMAT        print flushes: carbon (default without --graphite) or json
-  --http [HOST:]PORT     serve /ping, /stats and /metric/<key>
+  --http [HOST:]PORT     the web view at /, Graphite's /render and
+                         /metrics/find, Prometheus' /metrics, and /ping, /stats,
+                         /metric/<key> (default without --config:
+                         ${DEFAULT_HOST}:${DEFAULT_HTTP_PORT}; "off": none)
+  --history-window S     seconds of flushes kept for graphs and /render
+                         (default ${DEFAULT_HISTORY_WINDOW_S}; 0: none)
+  --history-max-bytes N  memory bound of the history (default ${mebibytes(DEFAULT_HISTORY_MAX_BYTES)}); past
+                         it new series are refused and counted
   --shutdown-timeout MS  on SIGTERM/SIGINT, wait this long for carbon to take
                          the last flushes (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS}, at most ${MAX_TIMER_MS});
                          what it did not take is reported as dropped. The exit

@@ -80,6 +80,12 @@ export interface NativeHistory {
   add(carbon: Uint8Array, timestamp: number): void;
   /** Names matching a Graphite pattern, at most `limit`. */
   find(pattern: string, limit: number): string[];
+  /**
+   * graphite-web's find: distinct paths of the pattern's node count, each a
+   * series (flag 1), the start of longer ones (flag 2) or both; at most
+   * `limit` (whole: false when there were more).
+   */
+  findNodes(pattern: string, limit: number): { paths: string[]; flags: Uint8Array; whole: boolean };
   /** The recorded flushes stamped in [from, until] and `name`'s values there (NaN: no value). */
   fetch(name: string, from: number, until: number): { times: Float64Array; values: Float64Array; known: boolean };
   stats(): {

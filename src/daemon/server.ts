@@ -15,6 +15,7 @@ import { TcpInput, type TcpInputStats } from './inputs/tcp';
 import { GraphiteSink } from './sinks/graphite';
 import type { Sink, SinkStats } from './sinks/sink';
 import { StreamSink } from './sinks/stream';
+import { GraphiteApi } from './graphite-api/graphite-api';
 import { History } from './history/history';
 
 export type { ServerOptions } from './config/server-options';
@@ -73,6 +74,8 @@ export class StatsdServer extends EventEmitter {
   udpPort = 0;
   /** What the flushes wrote, kept for the window (the `history` option); undefined without it. */
   readonly history: History | undefined;
+  /** Graphite's /metrics/find and /render over the history (with `history` and `http`); undefined without. */
+  readonly graphiteApi: GraphiteApi | undefined;
 
   constructor(options: ServerOptions) {
     super();
@@ -96,6 +99,10 @@ export class StatsdServer extends EventEmitter {
     if (resolved.http) {
       this.#http = new HttpServer(resolved.http, onError);
       registerHealthRoutes(this.#http, this);
+      if (this.history) {
+        this.graphiteApi = new GraphiteApi(this.history, resolved.graphiteApi);
+        this.graphiteApi.register((path, handler) => this.#http!.route(path, handler));
+      }
     }
     this.#schedule = new FlushSchedule(
       { interval: resolved.flushInterval, align: resolved.alignFlush, convention: this.aggregator.convention },

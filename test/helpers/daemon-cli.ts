@@ -58,10 +58,17 @@ export class DaemonProcess {
     });
   }
 
-  /** Spawns `node dist/cli.js ...args` (no start-up wait). */
-  static spawn(args: string[], options: { cwd?: string } = {}): DaemonProcess {
+  /**
+   * Spawns `node dist/cli.js ...args` (no start-up wait). `serve` without
+   * --config or --http gets `--http 127.0.0.1:0`, so tests running at once do
+   * not all take the default HTTP port; `defaults: true` runs it as given.
+   */
+  static spawn(args: string[], options: { cwd?: string; defaults?: boolean } = {}): DaemonProcess {
     if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\``);
     hook();
+    if (args[0] === 'serve' && !options.defaults && !args.some((a) => a === '--config' || a === '--http' || a.startsWith('--config=') || a.startsWith('--http='))) {
+      args = [...args, '--http', '127.0.0.1:0'];
+    }
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,7 +79,7 @@ export class DaemonProcess {
   }
 
   /** Spawns and waits until ready(); rejects with its output if it exits first. */
-  static async start(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<DaemonProcess> {
+  static async start(args: string[], options: { cwd?: string; timeoutMs?: number; defaults?: boolean } = {}): Promise<DaemonProcess> {
     const daemon = DaemonProcess.spawn(args, options);
     try {
       await daemon.ready(options.timeoutMs);

@@ -262,8 +262,8 @@ describe('bind errors', () => {
 });
 
 describe('the embedded default (npm start)', () => {
-  it('node dist/cli.js serve: UDP 127.0.0.1:8125, stdout carbon lines, 10 s; SIGTERM prints the last flush', async (ctx) => {
-    // The default binds the fixed port 8125: skip when something holds it.
+  it('node dist/cli.js serve: UDP 127.0.0.1:8125, HTTP 127.0.0.1:8080 with history, stdout carbon lines, 10 s; SIGTERM prints the last flush', async (ctx) => {
+    // The default binds the fixed ports 8125 (UDP) and 8080 (TCP): skip when something holds them.
     const probe = dgram.createSocket('udp4');
     const free = await new Promise<boolean>((resolve) => {
       probe.once('error', () => resolve(false));
@@ -277,9 +277,17 @@ describe('the embedded default (npm start)', () => {
       }
     });
     if (!free) ctx.skip('127.0.0.1:8125 is in use on this machine');
-    const d = await start(['serve']);
+    const tcpProbe = net.createServer();
+    const httpFree = await new Promise<boolean>((resolve) => {
+      tcpProbe.once('error', () => resolve(false));
+      tcpProbe.listen(8080, '127.0.0.1', () => resolve(true));
+    });
+    await new Promise<void>((resolve) => tcpProbe.close(() => resolve()));
+    if (!httpFree) ctx.skip('127.0.0.1:8080 is in use on this machine');
+    const d = track(await DaemonProcess.start(['serve'], { defaults: true }));
     expect(d.listening.udp).toBe(8125);
-    expect(d.stderr).toMatch(/listening on udp:\/\/127\.0\.0\.1:8125; brubeck convention; flushing every 10000 ms to stdout carbon/);
+    expect(d.stderr).toMatch(/listening on udp:\/\/127\.0\.0\.1:8125, http:\/\/127\.0\.0\.1:8080; brubeck convention; flushing every 10000 ms to stdout carbon, history/);
+    expect(d.stderr).toMatch(/open http:\/\/127\.0\.0\.1:8080\/ for live graphs .*keeping 3600 s of history/);
     await sendUdp(8125, ['npmstart.c:2|c\nnpmstart.c:3|c\nnpmstart.g:-1.5|g']);
     await sleep(150);
     expect(await d.stop('SIGTERM')).toEqual({ code: 0, signal: null });
@@ -334,8 +342,12 @@ describe('HTTP', () => {
     expect(stats.metrics).toBe(5);
     expect(stats.errors).toBe(2);
     expect(stats.unique_keys).toBe(4);
-    expect(stats.backends).toHaveLength(1);
+    // stdout, and the history behind the web view and /render (on with HTTP)
+    expect(stats.backends).toHaveLength(2);
     expect(stats.backends[0]).toMatchObject({ type: 'stdout', sample_freq: 60, connected: true });
+    expect(stats.backends[1]).toMatchObject({ type: 'history', name: 'history', connected: true });
+    expect(stats.history).toMatchObject({ series: 0, points: 60, max_bytes: 256 * 2 ** 20 });
+    expect(stats.graphite_api).toMatchObject({ renders: 0, finds: 0 });
     expect(stats.samplers).toEqual([expect.objectContaining({ type: 'statsd', address: '127.0.0.1', port: udp })]);
     expect(stats.samplers[0].datagrams).toBe(2);
 

@@ -9,6 +9,7 @@ import { hostOption, portOption } from '../../net/address';
 import type { DatagramInputOptions } from '../inputs/datagram';
 import type { TcpInputOptions } from '../inputs/tcp';
 import type { HttpOptions } from '../http/http-server';
+import type { GraphiteApiOptions } from '../graphite-api/graphite-api';
 import type { HistoryOptions } from '../history/history';
 import type { GraphiteSinkOptions } from '../sinks/graphite';
 import type { Sink } from '../sinks/sink';
@@ -72,6 +73,11 @@ export interface ServerOptions {
    * resolution, `maxBytes` bounded), for `server.history`; absent: none.
    */
   history?: Omit<HistoryOptions, 'flushInterval'>;
+  /**
+   * Bounds of Graphite's query API (/metrics/find, /render), served over the
+   * history when both `history` and `http` are on.
+   */
+  graphiteApi?: GraphiteApiOptions;
   /** ms between flushes (default DEFAULT_FLUSH_INTERVAL_MS, 10000). */
   flushInterval?: number;
   /** Flush on wall-clock multiples of flushInterval. */
@@ -97,12 +103,13 @@ export interface ResolvedServerOptions {
   graphite?: GraphiteSinkOptions;
   stdout?: { format: 'carbon' | 'json'; maxBacklogBytes: number };
   history?: HistoryOptions;
+  graphiteApi: GraphiteApiOptions;
   flushInterval: number;
   alignFlush: boolean;
   shutdownTimeout: number;
 }
 
-const SERVER_KEYS = ['aggregator', 'udp', 'tcp', 'unix', 'http', 'sinks', 'graphite', 'stdout', 'history', 'flushInterval', 'alignFlush', 'shutdownTimeout', 'limits'];
+const SERVER_KEYS = ['aggregator', 'udp', 'tcp', 'unix', 'http', 'sinks', 'graphite', 'stdout', 'history', 'graphiteApi', 'flushInterval', 'alignFlush', 'shutdownTimeout', 'limits'];
 const GROUP_KEYS: Record<string, readonly string[]> = {
   udp: ['address', 'port', 'workers', 'receiveBuffer', 'heldBytes'],
   tcp: ['address', 'port', 'maxConnections'],
@@ -158,6 +165,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   const resolved: ResolvedServerOptions = {
     aggregator,
     sinks: [...(options.sinks ?? [])],
+    graphiteApi: { ...options.graphiteApi }, // checked by GraphiteApi
     flushInterval,
     alignFlush: booleanOption('alignFlush', options.alignFlush, false),
     shutdownTimeout: integerOption('shutdownTimeout', options.shutdownTimeout, DEFAULT_SHUTDOWN_TIMEOUT_MS, 0, MAX_TIMER_MS),

@@ -53,11 +53,19 @@ export interface SeriesData {
   values: (number | null)[];
 }
 
+/** A path found by findNodes: a series (leaf), the start of longer ones (branch), or both. */
+export interface HistoryNode {
+  path: string;
+  leaf: boolean;
+  branch: boolean;
+}
+
 export class History extends EventEmitter implements Sink {
   readonly name = 'history';
   readonly window: number;
   readonly flushInterval: number;
   readonly #store: NativeHistory;
+  readonly #points: number;
   #counters = sinkCounters();
 
   constructor(options: HistoryOptions = {}) {
@@ -67,7 +75,18 @@ export class History extends EventEmitter implements Sink {
     this.flushInterval = integerOption('flushInterval', options.flushInterval, 10_000, 1, 2 ** 31 - 1);
     const maxBytes = integerOption('maxBytes', options.maxBytes, DEFAULT_HISTORY_MAX_BYTES, 0, Number.MAX_SAFE_INTEGER);
     const points = Math.min(MAX_HISTORY_POINTS, Math.max(1, Math.ceil((this.window * 1000) / this.flushInterval)));
+    this.#points = points;
     this.#store = new native.History(points, maxBytes);
+  }
+
+  /** Seconds between points on the render API's grid: the flush interval, in whole seconds (at least 1). */
+  get step(): number {
+    return Math.max(1, Math.round(this.flushInterval / 1000));
+  }
+
+  /** Seconds of history kept: the window, or less when MAX_HISTORY_POINTS caps it. */
+  get retained(): number {
+    return Math.min(this.window, this.#points * this.step);
   }
 
   /** Records a flush (Sink.write): its carbon plaintext, at its timestamp. */
@@ -99,6 +118,18 @@ export class History extends EventEmitter implements Sink {
   /** The series names matching a Graphite pattern (`a.*.c`, `a.{b,c}`, `a.b[0-9]`), at most `limit`. */
   find(pattern: string, limit = Infinity): string[] {
     return this.#store.find(pattern, Number.isFinite(limit) ? limit : Number.MAX_SAFE_INTEGER);
+  }
+
+  /**
+   * graphite-web's find: the distinct paths with as many nodes as `pattern`
+   * that match it, each a series (leaf), the first nodes of longer series
+   * (branch) or both; sorted; at most `limit` (`whole` false when more matched).
+   */
+  findNodes(pattern: string, limit: number): { nodes: HistoryNode[]; whole: boolean } {
+    const r = this.#store.findNodes(pattern, limit);
+    const nodes = r.paths.map((path, i) => ({ path, leaf: (r.flags[i]! & 1) !== 0, branch: (r.flags[i]! & 2) !== 0 }));
+    nodes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return { nodes, whole: r.whole };
   }
 
   /** `name`'s values for the flushes stamped in [from, until] (unix seconds), or undefined when unknown. */

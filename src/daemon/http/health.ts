@@ -62,6 +62,8 @@ export function registerHealthRoutes(http: HttpServer, server: StatsdServer): vo
       nonfinite_dropped: stats.aggregator.nonfiniteDropped,
       flushes: stats.aggregator.flushes,
       datapoints_flushed: stats.datapointsFlushed,
+      ...(server.history && { history: snakeCase(server.history.history) }),
+      ...(server.graphiteApi && { graphite_api: snakeCase(server.graphiteApi.stats) }),
     });
   });
 
