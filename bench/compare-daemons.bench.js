@@ -92,7 +92,7 @@ function ours(shards) {
     counts: 'counters',
     loadSink: true,
     async start(sinkPort) {
-      const args = [CLI, 'serve', '--port', '0', '--flush-interval', String(FLUSH_MS), '--graphite', `127.0.0.1:${sinkPort}`, '--shards', String(shards)];
+      const args = [CLI, 'serve', '--port', '0', '--http', '0', '--flush-interval', String(FLUSH_MS), '--graphite', `127.0.0.1:${sinkPort}`, '--shards', String(shards)];
       const child = track(spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] }));
       const m = await waitForOutput(child, 'stderr', /udp:\/\/[\d.]+:(\d+)/, 'statsd-native serve');
       child.stderr.resume();
