@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
 
 #include "number.h"
 
@@ -149,10 +150,9 @@ uint32_t HistoryStore::SeriesFor(std::string_view name, uint64_t hash) {
     index = static_cast<uint32_t>(names_.size());
     names_.emplace_back(name);
     last_flush_.push_back(kFree);
-    values_.resize(values_.size() + points_);
+    if (index % kBlockSeries == 0) blocks_.push_back(std::make_unique<double[]>(kBlockSeries * size_t{points_}));
   }
-  std::fill(values_.begin() + static_cast<size_t>(index) * points_,
-            values_.begin() + static_cast<size_t>(index + 1) * points_, kGap);
+  std::fill(Row(index), Row(index) + points_, kGap);
   table_.Insert(hash, index);
   bytes_ += cost;
   return index;
@@ -164,7 +164,7 @@ void HistoryStore::AddFlush(const char* data, size_t size, int64_t timestamp) {
   column_times_[column] = timestamp;
   // The column last held the flush `points_` ago: a gap for every series
   // until this flush writes it.
-  for (size_t i = 0; i < names_.size(); ++i) values_[i * points_ + column] = kGap;
+  for (uint32_t i = 0; i < names_.size(); ++i) Row(i)[column] = kGap;
   std::string_view rest(data, size);
   while (!rest.empty()) {
     const size_t nl = rest.find('\n');
@@ -186,7 +186,7 @@ void HistoryStore::AddFlush(const char* data, size_t size, int64_t timestamp) {
       ++stats_.series_refused;
       continue;
     }
-    values_[static_cast<size_t>(series) * points_ + column] = value;
+    Row(series)[column] = value;
     last_flush_[series] = flush;
     ++stats_.points;
   }
@@ -217,7 +217,7 @@ bool HistoryStore::Fetch(std::string_view name, int64_t from, int64_t until, std
     const int64_t t = column_times_[column];
     if (t < from || t > until) continue;
     times->push_back(t);
-    values->push_back(series == KeyTable::kMissing ? kGap : values_[static_cast<size_t>(series) * points_ + column]);
+    values->push_back(series == KeyTable::kMissing ? kGap : Row(series)[column]);
   }
   return series != KeyTable::kMissing;
 }

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -128,7 +129,15 @@ class HistoryStore {
   KeyTable table_;                    // name -> series index
   std::vector<std::string> names_;
   std::vector<uint64_t> last_flush_;  // the last flush that wrote the series (kFree: slot free)
-  std::vector<double> values_;        // series-major: points_ per series
+  // Each series' points_ values, series-major, in blocks of kBlockSeries
+  // series: growing by a block, never by doubling (a doubled vector would
+  // hold up to twice the bytes max_bytes counts), wasting at most one block.
+  static constexpr uint32_t kBlockSeries = 256;
+  std::vector<std::unique_ptr<double[]>> blocks_;
+  double* Row(uint32_t series) { return blocks_[series / kBlockSeries].get() + size_t{series % kBlockSeries} * points_; }
+  const double* Row(uint32_t series) const {
+    return blocks_[series / kBlockSeries].get() + size_t{series % kBlockSeries} * points_;
+  }
   std::vector<uint32_t> free_;        // freed series indexes, for reuse
   HistoryStats stats_;
 };
