@@ -17,6 +17,7 @@ import type { Sink, SinkStats } from './sinks/sink';
 import { StreamSink } from './sinks/stream';
 import { GraphiteApi } from './graphite-api/graphite-api';
 import { History } from './history/history';
+import { registerPrometheusRoute } from './prometheus/exposition';
 import { registerWebRoutes } from './web/web-routes';
 
 export type { ServerOptions } from './config/server-options';
@@ -100,6 +101,7 @@ export class StatsdServer extends EventEmitter {
     if (resolved.http) {
       this.#http = new HttpServer(resolved.http, onError);
       registerHealthRoutes(this.#http, this);
+      if (resolved.prometheus) registerPrometheusRoute(this.#http, this, resolved.prometheus);
       registerWebRoutes(this.#http, this);
       if (this.history) {
         this.graphiteApi = new GraphiteApi(this.history, resolved.graphiteApi);

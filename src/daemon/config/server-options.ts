@@ -11,6 +11,7 @@ import type { TcpInputOptions } from '../inputs/tcp';
 import type { HttpOptions } from '../http/http-server';
 import type { GraphiteApiOptions } from '../graphite-api/graphite-api';
 import type { HistoryOptions } from '../history/history';
+import { type PrometheusOptions, type ResolvedPrometheusOptions, resolvePrometheusOptions } from '../prometheus/options';
 import type { GraphiteSinkOptions } from '../sinks/graphite';
 import type { Sink } from '../sinks/sink';
 import {
@@ -49,7 +50,11 @@ export interface ServerOptions {
   };
   /** Unix datagram input at this path. */
   unix?: string;
-  /** HTTP routes: /ping, /stats, /metric/<key>; absent: none. */
+  /**
+   * HTTP: /ping, /stats, /metric/<key>, the web view at / and /api/*,
+   * Prometheus' /metrics (unless `prometheus: false`) and, with `history`,
+   * Graphite's /metrics/find and /render; absent: none.
+   */
   http?: {
     address?: string;
     /** Default DEFAULT_HTTP_PORT (8080). */
@@ -78,6 +83,11 @@ export interface ServerOptions {
    * history when both `history` and `http` are on.
    */
   graphiteApi?: GraphiteApiOptions;
+  /**
+   * Prometheus exposition at /metrics when `http` is on (default `{}`: on,
+   * reading flushes from its first scrape); `false`: no /metrics route.
+   */
+  prometheus?: false | PrometheusOptions;
   /** ms between flushes (default DEFAULT_FLUSH_INTERVAL_MS, 10000). */
   flushInterval?: number;
   /** Flush on wall-clock multiples of flushInterval. */
@@ -104,12 +114,14 @@ export interface ResolvedServerOptions {
   stdout?: { format: 'carbon' | 'json'; maxBacklogBytes: number };
   history?: HistoryOptions;
   graphiteApi: GraphiteApiOptions;
+  /** undefined: `prometheus: false`. */
+  prometheus?: ResolvedPrometheusOptions;
   flushInterval: number;
   alignFlush: boolean;
   shutdownTimeout: number;
 }
 
-const SERVER_KEYS = ['aggregator', 'udp', 'tcp', 'unix', 'http', 'sinks', 'graphite', 'stdout', 'history', 'graphiteApi', 'flushInterval', 'alignFlush', 'shutdownTimeout', 'limits'];
+const SERVER_KEYS = ['aggregator', 'udp', 'tcp', 'unix', 'http', 'sinks', 'graphite', 'stdout', 'history', 'graphiteApi', 'prometheus', 'flushInterval', 'alignFlush', 'shutdownTimeout', 'limits'];
 const GROUP_KEYS: Record<string, readonly string[]> = {
   udp: ['address', 'port', 'workers', 'receiveBuffer', 'heldBytes'],
   tcp: ['address', 'port', 'maxConnections'],
@@ -166,6 +178,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     aggregator,
     sinks: [...(options.sinks ?? [])],
     graphiteApi: { ...options.graphiteApi }, // checked by GraphiteApi
+    prometheus: resolvePrometheusOptions(options.prometheus),
     flushInterval,
     alignFlush: booleanOption('alignFlush', options.alignFlush, false),
     shutdownTimeout: integerOption('shutdownTimeout', options.shutdownTimeout, DEFAULT_SHUTDOWN_TIMEOUT_MS, 0, MAX_TIMER_MS),
