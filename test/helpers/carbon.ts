@@ -112,6 +112,7 @@ export class Carbon {
   readonly dir: string;
   ports: CarbonPorts;
   #child: ChildProcess | undefined;
+  #schemas = '';
   #exited: Promise<void> | undefined;
 
   private constructor(dir: string, ports: CarbonPorts) {
@@ -122,9 +123,10 @@ export class Carbon {
   /**
    * Writes a private config under a new temp dir and starts carbon-cache on
    * free loopback ports (retrying with other ports if one was taken meanwhile);
-   * resolves once the line receiver accepts connections.
+   * resolves once the line receiver accepts connections. `schemas` replaces
+   * the storage-schemas.conf sections put before the default one (1s:1h,10s:1d).
    */
-  static async start(): Promise<Carbon> {
+  static async start(options: { schemas?: string } = {}): Promise<Carbon> {
     const missing = carbonMissing();
     if (missing) throw new Error(missing);
     installExitHook();
@@ -133,6 +135,7 @@ export class Carbon {
     for (let attempt = 0; attempt < 5; attempt++) {
       const ports = await distinctFreePorts();
       const carbon = new Carbon(dir, ports);
+      carbon.#schemas = options.schemas ?? '';
       try {
         await carbon.#launch();
         return carbon;
@@ -203,7 +206,7 @@ export class Carbon {
         '',
       ].join('\n'),
     );
-    fs.writeFileSync(path.join(dir, 'conf', 'storage-schemas.conf'), '[default]\npattern = .*\nretentions = 1s:1h,10s:1d\n');
+    fs.writeFileSync(path.join(dir, 'conf', 'storage-schemas.conf'), `${this.#schemas}\n[default]\npattern = .*\nretentions = 1s:1h,10s:1d\n`);
     fs.writeFileSync(
       path.join(dir, 'conf', 'storage-aggregation.conf'),
       '[default]\npattern = .*\nxFilesFactor = 0\naggregationMethod = average\n',

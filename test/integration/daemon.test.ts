@@ -262,41 +262,7 @@ describe('bind errors', () => {
 });
 
 describe('the embedded default (npm start)', () => {
-  it('node dist/cli.js serve: UDP 127.0.0.1:8125, HTTP 127.0.0.1:8080 with history, stdout carbon lines, 10 s; SIGTERM prints the last flush', async (ctx) => {
-    // The default binds the fixed ports 8125 (UDP) and 8080 (TCP): skip when something holds them.
-    const probe = dgram.createSocket('udp4');
-    const free = await new Promise<boolean>((resolve) => {
-      probe.once('error', () => resolve(false));
-      probe.bind(8125, '127.0.0.1', () => resolve(true));
-    });
-    await new Promise<void>((resolve) => {
-      try {
-        probe.close(() => resolve());
-      } catch {
-        resolve();
-      }
-    });
-    if (!free) ctx.skip('127.0.0.1:8125 is in use on this machine');
-    const tcpProbe = net.createServer();
-    const httpFree = await new Promise<boolean>((resolve) => {
-      tcpProbe.once('error', () => resolve(false));
-      tcpProbe.listen(8080, '127.0.0.1', () => resolve(true));
-    });
-    await new Promise<void>((resolve) => tcpProbe.close(() => resolve()));
-    if (!httpFree) ctx.skip('127.0.0.1:8080 is in use on this machine');
-    const d = track(await DaemonProcess.start(['serve'], { defaults: true }));
-    expect(d.listening.udp).toBe(8125);
-    expect(d.stderr).toMatch(/listening on udp:\/\/127\.0\.0\.1:8125, http:\/\/127\.0\.0\.1:8080; brubeck convention; flushing every 10000 ms to stdout carbon, history/);
-    expect(d.stderr).toMatch(/open http:\/\/127\.0\.0\.1:8080\/ for live graphs .*keeping 3600 s of history/);
-    await sendUdp(8125, ['npmstart.c:2|c\nnpmstart.c:3|c\nnpmstart.g:-1.5|g']);
-    await sleep(150);
-    expect(await d.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    expect(valuesOf(d.stdout, 'npmstart.c')).toEqual([5]);
-    expect(valuesOf(d.stdout, 'npmstart.g')).toEqual([-1.5]);
-    // every stdout line is carbon plaintext with a current timestamp
-    const now = Date.now() / 1000;
-    for (const l of carbonLines(d.stdout)) expect(Math.abs(l.ts - now)).toBeLessThan(30);
-  });
+  // `npm start` itself, on its fixed ports, is run by test/integration/quick-start.test.ts (README Quick start (a)).
 
   it('flushes are printed on stdout every interval; an idle key in its update flush and one more (the fork)', async () => {
     const d = await start(['serve', '--port', '0', '--flush-interval', '300']);
