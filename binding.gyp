@@ -14,6 +14,7 @@
         "native/graphite.cc",
         "native/histogram.cc",
         "native/history.cc",
+        "native/path_pattern.cc",
         "native/line_stager.cc",
         "native/metric_key.cc",
         "native/number.cc",

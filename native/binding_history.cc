@@ -1,7 +1,9 @@
 // N-API adapter of HistoryStore: new History(points, maxBytes), add(carbon,
-// timestamp), find(pattern, limit), findNodes(pattern, limit), fetch(name, from, until), stats().
+// timestamp), find(pattern, limit, timeoutMs), findNodes(pattern, limit, timeoutMs), fetch(name, from, until), stats().
 #include "binding_history.h"
 
+#include <algorithm>
+#include <chrono>
 #include <vector>
 
 #include "history.h"
@@ -32,27 +34,49 @@ class JsHistory : public Napi::ObjectWrap<JsHistory> {
     return info.Env().Undefined();
   }
 
-  // find(pattern: string, limit: number): string[]
-  Napi::Value Find(const Napi::CallbackInfo& info) {
-    const std::string pattern = info[0].As<Napi::String>().Utf8Value();
-    const size_t limit = static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue());
-    Napi::Env env = info.Env();
-    Napi::Array out = Napi::Array::New(env);
-    uint32_t n = 0;
-    store_.Find(pattern, limit, [&](std::string_view name) {
-      out.Set(n++, Napi::String::New(env, name.data(), name.size()));
-    });
-    return out;
+  // The pattern of a find: compiled, or a JS error naming the bound it is past.
+  static bool CompilePattern(Napi::Env env, const Napi::Value& value, PathPattern* pattern) {
+    std::string error;
+    if (pattern->Compile(value.As<Napi::String>().Utf8Value(), &error)) return true;
+    Napi::Error::New(env, "bad pattern: " + error).ThrowAsJavaScriptException();
+    return false;
   }
 
-  // findNodes(pattern: string, limit: number): { paths: string[], flags: Uint8Array, whole: boolean }
-  Napi::Value FindNodes(const Napi::CallbackInfo& info) {
-    const std::string pattern = info[0].As<Napi::String>().Utf8Value();
-    const size_t limit = static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue());
+  static HistoryStore::Deadline DeadlineIn(const Napi::Value& ms) {
+    const double after = std::min(ms.As<Napi::Number>().DoubleValue(), 86'400'000.0);
+    return HistoryStore::Clock::now() + std::chrono::microseconds(static_cast<int64_t>(std::max(0.0, after) * 1000));
+  }
+
+  static const char* ScanName(HistoryStore::Scan scan) {
+    return scan == HistoryStore::Scan::kComplete ? "complete" : scan == HistoryStore::Scan::kLimited ? "limited" : "timeout";
+  }
+
+  // find(pattern: string, limit: number, timeoutMs: number): { names: string[], scan }
+  Napi::Value Find(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    PathPattern pattern;
+    if (!CompilePattern(env, info[0], &pattern)) return env.Undefined();
+    const size_t limit = static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue());
+    Napi::Array names = Napi::Array::New(env);
+    uint32_t n = 0;
+    const HistoryStore::Scan scan = store_.Find(pattern, limit, DeadlineIn(info[2]), [&](std::string_view name) {
+      names.Set(n++, Napi::String::New(env, name.data(), name.size()));
+    });
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("names", names);
+    result.Set("scan", ScanName(scan));
+    return result;
+  }
+
+  // findNodes(pattern: string, limit: number, timeoutMs: number): { paths: string[], flags: Uint8Array, scan }
+  Napi::Value FindNodes(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    PathPattern pattern;
+    if (!CompilePattern(env, info[0], &pattern)) return env.Undefined();
+    const size_t limit = static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue());
     Napi::Array paths = Napi::Array::New(env);
     std::vector<uint8_t> flags;
-    const bool whole = store_.FindNodes(pattern, limit, [&](std::string_view path, uint8_t f) {
+    const HistoryStore::Scan scan = store_.FindNodes(pattern, limit, DeadlineIn(info[2]), [&](std::string_view path, uint8_t f) {
       paths.Set(static_cast<uint32_t>(flags.size()), Napi::String::New(env, path.data(), path.size()));
       flags.push_back(f);
     });
@@ -61,7 +85,7 @@ class JsHistory : public Napi::ObjectWrap<JsHistory> {
     Napi::Object result = Napi::Object::New(env);
     result.Set("paths", paths);
     result.Set("flags", flag_array);
-    result.Set("whole", Napi::Boolean::New(env, whole));
+    result.Set("scan", ScanName(scan));
     return result;
   }
 

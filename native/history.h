@@ -11,6 +11,7 @@
 #define STATSD_HISTORY_H_
 
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "key_table.h"
+#include "path_pattern.h"
 
 namespace statsd {
 
@@ -32,6 +34,10 @@ struct HistoryStats {
 
 class HistoryStore {
  public:
+  using Clock = std::chrono::steady_clock;
+  using Deadline = Clock::time_point;
+  static constexpr size_t kNamesPerClockCheck = 256;
+
   // Per series beyond its points and its name's bytes: the name's string
   // header and allocation, its table slot (at most 3/4 full), its last flush.
   static constexpr size_t kSeriesOverhead = 32 + 16 + 12 + 8;
@@ -43,41 +49,47 @@ class HistoryStore {
   // column, so every series not in it has a gap there.
   void AddFlush(const char* data, size_t size, int64_t timestamp);
 
-  // The names matching a Graphite pattern (see MatchPath): calls
-  // out(name) for each, in no order; stops after `limit` names.
+  // What a scan of the names ended with.
+  enum class Scan { kComplete, kLimited, kTimedOut };
+
+  // The names matching `pattern`: calls out(name) for each, in no order;
+  // stops after `limit` names (kLimited) or once `deadline` has passed
+  // (kTimedOut, checked every kNamesPerClockCheck names).
   template <class Out>
-  size_t Find(std::string_view pattern, size_t limit, Out out) const {
+  Scan Find(const PathPattern& pattern, size_t limit, Deadline deadline, Out out) const {
     size_t found = 0;
-    for (size_t i = 0; i < names_.size() && found < limit; ++i) {
-      if (last_flush_[i] == kFree) continue;
-      if (MatchPath(pattern, names_[i])) {
-        out(std::string_view(names_[i]));
-        ++found;
-      }
+    for (size_t i = 0; i < names_.size(); ++i) {
+      if (i % kNamesPerClockCheck == 0 && i > 0 && Clock::now() > deadline) return Scan::kTimedOut;
+      if (last_flush_[i] == kFree || !pattern.Match(names_[i])) continue;
+      if (found == limit) return Scan::kLimited;
+      out(std::string_view(names_[i]));
+      ++found;
     }
-    return found;
+    return Scan::kComplete;
   }
 
   // graphite-web's find: the distinct paths of the pattern's node count that
   // match it and are a series (kNodeLeaf) or the first nodes of a longer
   // series (kNodeBranch), with both flags when both. Calls out(path, flags)
-  // once per path, in no order; at most `limit` paths (returns false when
-  // there were more).
+  // once per path, in no order; at most `limit` paths, within `deadline`.
   static constexpr uint8_t kNodeLeaf = 1;
   static constexpr uint8_t kNodeBranch = 2;
   template <class Out>
-  bool FindNodes(std::string_view pattern, size_t limit, Out out) const {
+  Scan FindNodes(const PathPattern& pattern, size_t limit, Deadline deadline, Out out) const {
     std::unordered_map<std::string_view, uint8_t> nodes;
-    bool whole = true;
+    Scan scan = Scan::kComplete;
     for (size_t i = 0; i < names_.size(); ++i) {
-      if (last_flush_[i] == kFree) continue;
+      if (i % kNamesPerClockCheck == 0 && i > 0 && Clock::now() > deadline) {
+        scan = Scan::kTimedOut;
+        break;
+      }
       size_t length = 0;
-      if (!MatchPrefix(pattern, names_[i], &length)) continue;
+      if (last_flush_[i] == kFree || !pattern.MatchPrefix(names_[i], &length)) continue;
       const std::string_view path = std::string_view(names_[i]).substr(0, length);
       auto it = nodes.find(path);
       if (it == nodes.end()) {
         if (nodes.size() >= limit) {
-          whole = false;
+          scan = Scan::kLimited;
           continue;
         }
         it = nodes.emplace(path, 0).first;
@@ -85,7 +97,7 @@ class HistoryStore {
       it->second |= length == names_[i].size() ? kNodeLeaf : kNodeBranch;
     }
     for (const auto& [path, flags] : nodes) out(path, flags);
-    return whole;
+    return scan;
   }
 
   // The recorded flushes stamped in [from, until], oldest first: their
@@ -102,18 +114,6 @@ class HistoryStore {
   size_t series() const { return table_.size(); }
   const HistoryStats& stats() const { return stats_; }
 
-  // Whether `path` matches the Graphite pattern `pattern` (graphite-web's
-  // find): both split at '.', the same number of nodes, each node matched by
-  // its pattern node, where `*` is any run of characters, `?` one character,
-  // `[a-z0]` one of a set (a range or listed), `{ab,cd}` one of the listed
-  // alternatives; no node pattern matches across a '.'.
-  static bool MatchPath(std::string_view pattern, std::string_view path);
-  // Whether the first nodes of `path`, as many as `pattern` has, match it
-  // (as MatchPath); *length is how many bytes of `path` those nodes take.
-  static bool MatchPrefix(std::string_view pattern, std::string_view path, size_t* length);
-  // One node against one node pattern (no '.' in either).
-  static bool MatchNode(std::string_view pattern, std::string_view node);
-
  private:
   static constexpr uint64_t kFree = UINT64_MAX;  // last_flush_ of a freed slot
 
@@ -129,14 +129,18 @@ class HistoryStore {
   KeyTable table_;                    // name -> series index
   std::vector<std::string> names_;
   std::vector<uint64_t> last_flush_;  // the last flush that wrote the series (kFree: slot free)
-  // Each series' points_ values, series-major, in blocks of kBlockSeries
+  // Each series' points_ values, series-major, in blocks of block_series_
   // series: growing by a block, never by doubling (a doubled vector would
-  // hold up to twice the bytes max_bytes counts), wasting at most one block.
-  static constexpr uint32_t kBlockSeries = 256;
+  // hold up to twice the bytes max_bytes counts). A block is at most 256
+  // series, 4 MiB and max_bytes (at least one series), so the bytes held past
+  // what max_bytes counts are less than one block.
+  static constexpr uint32_t kMaxBlockSeries = 256;
+  static constexpr uint64_t kMaxBlockBytes = 4 << 20;
+  const uint32_t block_series_;
   std::vector<std::unique_ptr<double[]>> blocks_;
-  double* Row(uint32_t series) { return blocks_[series / kBlockSeries].get() + size_t{series % kBlockSeries} * points_; }
+  double* Row(uint32_t series) { return blocks_[series / block_series_].get() + size_t{series % block_series_} * points_; }
   const double* Row(uint32_t series) const {
-    return blocks_[series / kBlockSeries].get() + size_t{series % kBlockSeries} * points_;
+    return blocks_[series / block_series_].get() + size_t{series % block_series_} * points_;
   }
   std::vector<uint32_t> free_;        // freed series indexes, for reuse
   HistoryStats stats_;

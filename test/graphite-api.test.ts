@@ -5,6 +5,7 @@
 // to a real graphite-web in test/integration/render-graphite-web.test.ts.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -145,6 +146,70 @@ describe('bounds and refusals', () => {
     const completer = await get('/metrics/find?query=k.n1&format=completer');
     expect(completer.body.metrics.map((m: { path: string }) => m.path)).toEqual(expect.arrayContaining(['k.n1', 'k.n10']));
     expect(completer.body.metrics.length).toBeLessThanOrEqual(10);
+  });
+
+  it('points a function makes count against maxPoints (summarize to a finer step than fetched)', async () => {
+    const { server, get } = await daemon(1, 3, { maxPoints: 700 });
+    expect((await get('/render?target=k.n0&from=-5min')).status).toBe(200); // 300 points fetched
+    expect((await get(`/render?target=${encodeURIComponent('summarize(k.n0, "1s")')}&from=-5min`)).status).toBe(200); // + 301 made
+    const r = await get(`/render?target=${encodeURIComponent('summarize(summarize(k.n0, "1s"), "1s")')}&from=-5min`); // + 301 more
+    expect(r.status).toBe(422);
+    expect(r.body.error).toMatch(/more than 700 points/);
+    expect(server.graphiteApi!.stats.refusedPoints).toBe(1);
+  });
+
+  it('steps with no common multiple under a year, maxDataPoints=0: 400, never a 500', async () => {
+    const { server, get } = await daemon(1, 2);
+    const odd = Array.from({ length: 12 }, (_, i) => `summarize(k.n0,"${1_000_003 + 2 * i}s")`).join(',');
+    const r = await get(`/render?target=${encodeURIComponent(`sumSeries(${odd})`)}&from=-10s`);
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatch(/no common step under a year/);
+    expect((await get('/render?target=k.n0&from=-10s&maxDataPoints=0')).status).toBe(400);
+    expect((await get('/render?target=k.n0&from=-10s&maxDataPoints=-3')).status).toBe(400);
+    expect(server.graphiteApi!.stats.badRequests).toBe(3);
+  });
+
+  it('infinite values are null in JSON, and noNullPoints leaves them out', async () => {
+    const { get } = await daemon(1, 2);
+    const infinite = encodeURIComponent('scale(scale(k.n0,1e308),10)');
+    const all = await get(`/render?target=${infinite}&from=-10s`);
+    expect(all.status).toBe(200);
+    expect(all.body[0].datapoints.filter(([v]: [number | null]) => v !== null)).toEqual([]);
+    const r = await get(`/render?target=${infinite}&from=-10s&noNullPoints=1`);
+    expect(r.body).toEqual([]);
+  });
+
+  it('a flush interval not in whole seconds keeps every flush on a 1 s grid', async () => {
+    const history = new History({ flushInterval: 1500 });
+    const now = Math.floor(Date.now() / 1000);
+    // flushes 1.5 s apart, stamped with distinct seconds as FlushSchedule stamps them
+    for (let i = 0; i < 12; i++) {
+      const t = now - 20 + Math.floor(i * 1.5);
+      history.write({ carbon: Buffer.from(`c ${i + 1} ${t}\n`), metrics: 1, timestamp: t });
+    }
+    const api = new GraphiteApi(history);
+    const out = api.render(new URLSearchParams('target=c&from=-1min'), now) as { datapoints: [number | null, number][] }[];
+    const values = out[0]!.datapoints.map(([v]) => v).filter((v): v is number => v !== null);
+    expect(values.reduce((a, b) => a + b, 0)).toBe(78);
+    expect(api.stats.pointsOverwritten).toBe(0);
+  });
+
+  it('on loopback it answers only requests addressed to loopback (DNS rebinding), and counts the others', async () => {
+    const { server } = await daemon(1, 1);
+    const ask = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: server.httpPort, path: '/render?target=k.n0', headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await ask('evil.example:80')).toBe(403);
+    expect(await ask(`localhost:${server.httpPort}`)).toBe(200);
+    expect(await ask(`[::1]:${server.httpPort}`)).toBe(200);
+    expect(await ask(`127.0.0.1:${server.httpPort}`)).toBe(200);
+    expect(server.stats.http.foreignHosts).toBe(1);
   });
 
   it('without history there are no Graphite routes', async () => {

@@ -78,6 +78,40 @@ describe('History', () => {
     expect(h.find('*.*.*', 2)).toHaveLength(2); // the limit
   });
 
+  it('patterns match UTF-8 characters, sets negate with ! and nest braces; past their bounds they are refused, not matched to nothing', () => {
+    const h = new History({ window: 60, flushInterval: 10_000 });
+    h.write(flush({ 'café.x': 1, 'cafe.x': 2, 'api.a1.x': 3, 'api.b2.x': 4 }, T));
+    const find = (p: string) => h.find(p).sort();
+    expect(find('caf?.x')).toEqual(['cafe.x', 'café.x']);
+    expect(find('caf[é].x')).toEqual(['café.x']);
+    expect(find('caf[!é].x')).toEqual(['cafe.x']);
+    expect(find('api.{a{1,2},b2}.x')).toEqual(['api.a1.x', 'api.b2.x']);
+    expect(find('api.[a-b][0-9].x')).toEqual(['api.a1.x', 'api.b2.x']);
+    expect(() => h.find(`${'{a,b}'.repeat(9)}.x`)).toThrow(/bad pattern: braces that expand to more than 256 alternatives/);
+    expect(() => h.find(`${'{'.repeat(9)}a${'}'.repeat(9)}`)).toThrow(/bad pattern: braces nested deeper than 8/);
+    expect(() => h.find('a.'.repeat(2100))).toThrow(/bad pattern: a pattern longer than 4096 bytes/);
+    // One that is costly but within bounds is answered (once compiled, not per name)
+    expect(find(`${'{a,b}'.repeat(8)}${'{}'.repeat(2027)}.*`)).toEqual([]);
+  });
+
+  it('a scan stops at its deadline and says so', () => {
+    const h = new History({ window: 60, flushInterval: 10_000 });
+    h.write(flush(Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`s.n${i}`, i])), T));
+    expect(h.search('s.*', { timeoutMs: 0 }).scan).toBe('timeout');
+    expect(h.findNodes('s.*', 10, 0).scan).toBe('timeout');
+    expect(h.search('s.*', { limit: 5 })).toMatchObject({ scan: 'limited' });
+    expect(h.search('s.*').names).toHaveLength(2000);
+  });
+
+  it('memory past maxBytes is less than one row block: a long window with a small bound allocates little', () => {
+    const before = process.memoryUsage().rss;
+    // 86,400 points a series (691 KB): before blocks were sized by the bound, one series took 256 rows (177 MB).
+    const h = new History({ window: 86_400, flushInterval: 1000, maxBytes: 1_000_000 });
+    h.write(flush({ one: 1 }, T));
+    expect(h.history.series).toBe(1);
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 2 ** 20);
+  });
+
   it('refuses options it cannot take, naming them', () => {
     expect(() => new History({ window: 0 })).toThrow(/window/);
     expect(() => new History({ flushInterval: 0.5 })).toThrow(/flushInterval/);

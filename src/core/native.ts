@@ -75,17 +75,23 @@ export interface ReceiverOptions {
 }
 
 /** The daemon's recent history of flushed series (native/history.h). */
+/** How a history scan ended: every name seen, stopped at its limit, or out of time. */
+export type HistoryScan = 'complete' | 'limited' | 'timeout';
+
 export interface NativeHistory {
   /** Records one flush's carbon plaintext lines, stamped `timestamp`. */
   add(carbon: Uint8Array, timestamp: number): void;
-  /** Names matching a Graphite pattern, at most `limit`. */
-  find(pattern: string, limit: number): string[];
+  /**
+   * Names matching a Graphite pattern, at most `limit`, scanning for at most
+   * `timeoutMs`; throws "bad pattern: …" for a pattern past its bounds.
+   */
+  find(pattern: string, limit: number, timeoutMs: number): { names: string[]; scan: HistoryScan };
   /**
    * graphite-web's find: distinct paths of the pattern's node count, each a
    * series (flag 1), the start of longer ones (flag 2) or both; at most
-   * `limit` (whole: false when there were more).
+   * `limit`, within `timeoutMs`.
    */
-  findNodes(pattern: string, limit: number): { paths: string[]; flags: Uint8Array; whole: boolean };
+  findNodes(pattern: string, limit: number, timeoutMs: number): { paths: string[]; flags: Uint8Array; scan: HistoryScan };
   /** The recorded flushes stamped in [from, until] and `name`'s values there (NaN: no value). */
   fetch(name: string, from: number, until: number): { times: Float64Array; values: Float64Array; known: boolean };
   stats(): {

@@ -47,7 +47,7 @@ export interface ServerStats {
 }
 
 const NO_TCP: TcpInputStats = { connections: 0, pendingBytes: 0, accepted: 0, refused: 0, resets: 0, truncatedLines: 0, overlongLines: 0, acceptErrors: 0 };
-const NO_HTTP: HttpStats = { connections: 0, refused: 0, timeouts: 0, requests: 0, acceptErrors: 0 };
+const NO_HTTP: HttpStats = { connections: 0, refused: 0, timeouts: 0, requests: 0, acceptErrors: 0, foreignHosts: 0 };
 
 /**
  * Events: 'flush' (FlushResult) after each flush is handed to the sinks;

@@ -40,6 +40,8 @@ export class RenderContext {
   readonly #clock: () => number;
   #series = 0;
   #points = 0;
+  /** Points that fell on a step another flush had filled (the later is kept). */
+  overwritten = 0;
 
   /** `from` and `until` in unix seconds as asked; clamped to the retained window and to `now` as whisper clamps them. */
   constructor(history: History, from: number, until: number, now: number, limits: RenderLimits, clock: () => number = Date.now) {
@@ -61,28 +63,30 @@ export class RenderContext {
 
   /** The series matching `pattern`, sorted by name, on the request's grid. */
   fetch(pattern: string): TimeSeries[] {
-    this.#checkTime();
+    this.checkTime();
     const left = this.#limits.maxSeries - this.#series;
-    const names = this.history.find(pattern, left + 1);
-    if (names.length > left) {
+    const { names, scan } = this.history.search(pattern, { limit: left, timeoutMs: Math.max(0, this.#deadline - this.#clock()) });
+    if (scan === 'timeout') throw this.#timedOut();
+    if (scan === 'limited') {
       throw new RenderRefused('series', `the targets match more than ${this.#limits.maxSeries} series (the daemon's render maxSeries)`);
     }
-    const points = this.points;
-    if (this.#points + names.length * points > this.#limits.maxPoints) {
-      throw new RenderRefused('points', `the targets need more than ${this.#limits.maxPoints} points (the daemon's render maxPoints): narrow the range or the pattern`);
-    }
+    this.charge(names.length * this.points);
     this.#series += names.length;
-    this.#points += names.length * points;
     names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     return names.map((name) => {
-      this.#checkTime();
+      this.checkTime();
+      const points = this.points;
       const values: (number | null)[] = new Array(points).fill(null);
       const data = this.history.fetch(name, this.start, this.end - 1);
       if (data) {
         for (let i = 0; i < data.times.length; i++) {
           const t = data.times[i]!;
           const slot = (t - mod(t, this.step) - this.start) / this.step;
-          if (slot >= 0 && slot < points && data.values[i] !== null) values[slot] = data.values[i]!;
+          if (slot < 0 || slot >= points || data.values[i] === null) continue;
+          // Two flushes in one step (stamped by hand, or an interval not in
+          // whole seconds): the later one is kept, as carbon keeps it; counted.
+          if (values[slot] !== null) this.overwritten++;
+          values[slot] = data.values[i]!;
         }
       }
       const series = makeSeries(name, this.start, this.end, this.step, values);
@@ -91,9 +95,23 @@ export class RenderContext {
     });
   }
 
-  #checkTime(): void {
-    if (this.#clock() > this.#deadline) throw new RenderRefused('timeout', `the request took more than ${this.#limits.timeoutMs} ms (the daemon's render timeout)`);
+  /** Points fetched or made for the request: past maxPoints it is refused. */
+  charge(points: number): void {
+    if (this.#points + points > this.#limits.maxPoints) {
+      throw new RenderRefused('points', `the targets need more than ${this.#limits.maxPoints} points (the daemon's render maxPoints): narrow the range or the pattern`);
+    }
+    this.#points += points;
   }
+
+  /** Throws RenderRefused('timeout') once the request has used its time. */
+  checkTime(): void {
+    if (this.#clock() > this.#deadline) throw this.#timedOut();
+  }
+
+  #timedOut(): RenderRefused {
+    return new RenderRefused('timeout', `the request took more than ${this.#limits.timeoutMs} ms (the daemon's render timeout)`);
+  }
+
 }
 
 function mod(a: number, b: number): number {
@@ -115,6 +133,7 @@ function evaluate(target: TargetArg, context: RenderContext): RenderValue {
       return callFunction(
         target.name,
         target.args.map((a) => evaluate(a, context)),
+        context,
       );
     default:
       return target.value;

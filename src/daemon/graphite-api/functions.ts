@@ -9,7 +9,12 @@ import { type TimeSeries, consolidated } from './series';
 /** An evaluated argument: a series list (a path or a call), or a literal. */
 export type RenderValue = TimeSeries[] | number | string | boolean;
 
-type RenderFunction = (name: string, args: RenderValue[]) => TimeSeries[];
+/** What a function may spend: output points beyond its input's are charged (summarize to a finer step). */
+export interface RenderBudget {
+  charge(points: number): void;
+}
+
+type RenderFunction = (name: string, args: RenderValue[], budget: RenderBudget) => TimeSeries[];
 
 function badCall(name: string, why: string): StatsdError {
   return new StatsdError('ERR_STATSD_INVALID_OPTION', `${name}: ${why}`);
@@ -81,13 +86,18 @@ function aggFunc(name: string, func: string): (row: Row) => number | null {
   return f;
 }
 
-const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
 
 /** graphite-web's aggregate(): normalize to a common step, then one value per row. */
 function aggregate(lists: TimeSeries[][], func: 'sum' | 'average'): TimeSeries[] {
   const all = lists.flat();
   if (all.length === 0) return [];
-  const step = all.reduce((l, s) => (l * s.step) / gcd(l, s.step), 1);
+  const step = all.reduce((l, s) => (l / gcd(l, s.step)) * s.step, 1);
+  // Steps whose least common multiple is past a day: nothing would line up.
+  if (!Number.isSafeInteger(step) || step > 86_400 * 366) throw badCall(`${func}Series`, `series steps with no common step under a year (${all.map((s) => s.step).join(', ')} s)`);
   for (const s of all) s.valuesPerPoint = step / s.step;
   const start = Math.min(...all.map((s) => s.start));
   let end = Math.max(...all.map((s) => s.end));
@@ -215,7 +225,7 @@ const FUNCTIONS: Record<string, RenderFunction> = {
   nonNegativeDerivative: (name, args) => derivative(name, args, false),
   perSecond: (name, args) => derivative(name, args, true),
 
-  summarize: (name, args) => {
+  summarize: (name, args, budget) => {
     arity(name, args, 2, 4);
     const intervalText = stringArg(name, args, 1);
     const interval = parseInterval(intervalText);
@@ -226,6 +236,7 @@ const FUNCTIONS: Record<string, RenderFunction> = {
     return seriesArg(name, args, 0).map((s) => {
       let start = alignToFrom ? s.start : s.start - (s.start % interval);
       let end = alignToFrom ? s.end : s.end - (s.end % interval) + interval;
+      budget.charge(Math.ceil((end - start) / interval)); // a finer interval makes more points than were fetched
       // _summarizeValues, as written: a bucket takes the points from the last
       // one at or before its start up to its end; it has a value when one of
       // its own points has one.
@@ -256,15 +267,15 @@ const FUNCTIONS: Record<string, RenderFunction> = {
     });
   },
 };
-FUNCTIONS.sum = (_name, args) => FUNCTIONS.sumSeries!('sumSeries', args);
-FUNCTIONS.avg = (_name, args) => FUNCTIONS.averageSeries!('averageSeries', args);
+FUNCTIONS.sum = (_name, args, budget) => FUNCTIONS.sumSeries!('sumSeries', args, budget);
+FUNCTIONS.avg = (_name, args, budget) => FUNCTIONS.averageSeries!('averageSeries', args, budget);
 
 /** The functions answered, for errors and docs. */
 export const RENDER_FUNCTIONS = Object.keys(FUNCTIONS).sort();
 
 /** Applies function `name` to evaluated arguments; throws a StatsdError for an unknown function or bad arguments. */
-export function callFunction(name: string, args: RenderValue[]): TimeSeries[] {
+export function callFunction(name: string, args: RenderValue[], budget: RenderBudget): TimeSeries[] {
   const f = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined;
   if (!f) throw badCall(name, `not a function this daemon answers (${RENDER_FUNCTIONS.join(', ')})`);
-  return f(name, args);
+  return f(name, args, budget);
 }

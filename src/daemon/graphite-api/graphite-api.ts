@@ -48,6 +48,8 @@ export interface GraphiteApiStats {
   timeouts: number;
   /** Finds answered with only maxFindResults of their nodes. */
   findsCut: number;
+  /** Points rendered on a step another flush had filled (flushes stamped alike): the later kept. */
+  pointsOverwritten: number;
 }
 
 type Route = (path: string, handler: (req: http.IncomingMessage, res: http.ServerResponse, path: string, query: URLSearchParams) => unknown) => void;
@@ -56,7 +58,7 @@ export class GraphiteApi {
   readonly history: History;
   readonly limits: RenderLimits;
   readonly maxFindResults: number;
-  readonly #stats: GraphiteApiStats = { finds: 0, renders: 0, badRequests: 0, refusedSeries: 0, refusedPoints: 0, timeouts: 0, findsCut: 0 };
+  readonly #stats: GraphiteApiStats = { finds: 0, renders: 0, badRequests: 0, refusedSeries: 0, refusedPoints: 0, timeouts: 0, findsCut: 0, pointsOverwritten: 0 };
 
   constructor(history: History, options: GraphiteApiOptions = {}) {
     knownKeys('graphiteApi', options, ['maxSeries', 'maxPoints', 'timeout', 'maxFindResults']);
@@ -97,8 +99,9 @@ export class GraphiteApi {
       query = query.replaceAll('..', '*.');
       if (!query.endsWith('*')) query += '*';
     }
-    const { nodes, whole } = this.history.findNodes(query, this.maxFindResults);
-    if (!whole) this.#stats.findsCut++;
+    const { nodes, scan } = this.history.findNodes(query, this.maxFindResults, this.limits.timeoutMs);
+    if (scan === 'timeout') throw new RenderRefused('timeout', `the find took more than ${this.limits.timeoutMs} ms (the daemon's render timeout)`);
+    if (scan === 'limited') this.#stats.findsCut++;
     const leafOnly = (n: { leaf: boolean; branch: boolean }) => n.leaf && !n.branch;
     const text = (path: string) => path.slice(path.lastIndexOf('.') + 1);
     if (format === 'completer') {
@@ -125,16 +128,23 @@ export class GraphiteApi {
     const from = parseAtTime(params.get('from') ?? DEFAULT_FROM, now, 'from');
     if (from >= until) throw new StatsdError('ERR_STATSD_INVALID_OPTION', `from (${from}) must be before until (${until})`);
     const maxDataPoints = params.get('maxDataPoints');
+    if (maxDataPoints !== null && maxDataPoints !== '' && !/^[1-9]\d*$/.test(maxDataPoints)) {
+      throw new StatsdError('ERR_STATSD_INVALID_OPTION', `maxDataPoints must be a positive integer, not ${JSON.stringify(maxDataPoints.slice(0, 40))}`);
+    }
     const parsed = targets.map(parseTarget); // every target checked before any is evaluated
     const context = new RenderContext(this.history, from, until, now, this.limits, clock);
     const series: TimeSeries[] = parsed.flatMap((t) => evaluateTarget(t, context));
+    context.checkTime(); // the functions ran after the last fetch's check
+    this.#stats.pointsOverwritten += context.overwritten;
     const out: { target: string; tags: Record<string, string | number>; datapoints: [number | null, number][] }[] = [];
-    if (series.length > 0 && maxDataPoints !== null && /^\d+$/.test(maxDataPoints)) {
+    if (series.length > 0 && maxDataPoints !== null && maxDataPoints !== '') {
       const timeRange = Math.max(...series.map((s) => s.end)) - Math.min(...series.map((s) => s.start));
       for (const s of series) applyMaxDataPoints(s, Number(maxDataPoints), timeRange);
     }
     for (const s of series) {
-      let points = datapoints(s);
+      // JSON has no infinities (graphite-web writes 1e9999, which JSON.parse
+      // reads as Infinity in JS but not every client takes): they are null.
+      let points = datapoints(s).map(([v, t]): [number | null, number] => [v !== null && Number.isFinite(v) ? v : null, t]);
       if (params.has('noNullPoints')) {
         points = points.filter(([v]) => v !== null);
         if (points.length === 0) continue;
@@ -153,6 +163,7 @@ export class GraphiteApi {
     const params = new URLSearchParams(query);
     if (req.method === 'POST') {
       const body = await readBody(req, MAX_BODY_BYTES);
+      if (body === ABORTED) return; // the client left: no one to answer
       if (body === undefined) {
         this.#stats.badRequests++;
         return sendJson(res, 413, { error: `a form body over ${MAX_BODY_BYTES} bytes` });
@@ -179,8 +190,14 @@ export class GraphiteApi {
   }
 }
 
-/** The request body as text, or undefined past `limit` bytes (the rest is not read: the connection closes after the answer). */
-function readBody(req: http.IncomingMessage, limit: number): Promise<string | undefined> {
+const ABORTED = Symbol('aborted');
+
+/**
+ * The request body as text; undefined past `limit` bytes (the rest is not
+ * read: the connection closes after the answer); ABORTED when the client
+ * left before its end.
+ */
+function readBody(req: http.IncomingMessage, limit: number): Promise<string | undefined | typeof ABORTED> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -196,5 +213,7 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<string | un
     });
     req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.once('error', reject);
+    // A client gone before its body ended: nothing to answer (the promise settles, nothing waits).
+    req.once('close', () => resolve(ABORTED));
   });
 }

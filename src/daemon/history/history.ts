@@ -6,7 +6,8 @@
 import { EventEmitter } from 'node:events';
 
 import type { FlushResult } from '../../aggregator/aggregator';
-import { type NativeHistory, native } from '../../core/native';
+import { type HistoryScan, type NativeHistory, native } from '../../core/native';
+import { StatsdError } from '../../core/errors';
 import { integerOption, knownKeys } from '../../core/options';
 import { type Sink, type SinkStats, sinkCounters } from '../sinks/sink';
 
@@ -53,6 +54,9 @@ export interface SeriesData {
   values: (number | null)[];
 }
 
+/** A limit or a time for native: Infinity (or none) as the largest safe integer. */
+const count = (n: number | undefined): number => (n === undefined || !Number.isFinite(n) ? Number.MAX_SAFE_INTEGER : Math.max(0, n));
+
 /** A path found by findNodes: a series (leaf), the start of longer ones (branch), or both. */
 export interface HistoryNode {
   path: string;
@@ -79,14 +83,18 @@ export class History extends EventEmitter implements Sink {
     this.#store = new native.History(points, maxBytes);
   }
 
-  /** Seconds between points on the render API's grid: the flush interval, in whole seconds (at least 1). */
+  /**
+   * Seconds between points on the render API's grid: the flush interval when
+   * it is whole seconds, else 1 (flush stamps are distinct seconds, so none
+   * share a step; a 1.5 s interval on a 2 s grid would).
+   */
   get step(): number {
-    return Math.max(1, Math.round(this.flushInterval / 1000));
+    return this.flushInterval % 1000 === 0 ? this.flushInterval / 1000 : 1;
   }
 
   /** Seconds of history kept: the window, or less when MAX_HISTORY_POINTS caps it. */
   get retained(): number {
-    return Math.min(this.window, this.#points * this.step);
+    return Math.min(this.window, Math.floor((this.#points * this.flushInterval) / 1000));
   }
 
   /** Records a flush (Sink.write): its carbon plaintext, at its timestamp. */
@@ -115,21 +123,40 @@ export class History extends EventEmitter implements Sink {
     return s;
   }
 
-  /** The series names matching a Graphite pattern (`a.*.c`, `a.{b,c}`, `a.b[0-9]`), at most `limit`. */
+  /**
+   * The series names matching a Graphite pattern (`a.*.c`, `a.{b,c}`,
+   * `a.b[0-9]`; PathPattern in native/path_pattern.h), at most `limit`.
+   * Throws a StatsdError for a pattern past its bounds (4096 bytes, 256
+   * alternatives a node, braces nested 8 deep).
+   */
   find(pattern: string, limit = Infinity): string[] {
-    return this.#store.find(pattern, Number.isFinite(limit) ? limit : Number.MAX_SAFE_INTEGER);
+    return this.search(pattern, { limit }).names;
+  }
+
+  /** find() that also says how the scan ended: `limited` (more than `limit` matched) or `timeout` (past `timeoutMs`). */
+  search(pattern: string, options: { limit?: number; timeoutMs?: number } = {}): { names: string[]; scan: HistoryScan } {
+    return this.#native(() => this.#store.find(pattern, count(options.limit), count(options.timeoutMs)));
   }
 
   /**
    * graphite-web's find: the distinct paths with as many nodes as `pattern`
    * that match it, each a series (leaf), the first nodes of longer series
-   * (branch) or both; sorted; at most `limit` (`whole` false when more matched).
+   * (branch) or both; sorted; at most `limit`, scanning for at most `timeoutMs`.
    */
-  findNodes(pattern: string, limit: number): { nodes: HistoryNode[]; whole: boolean } {
-    const r = this.#store.findNodes(pattern, limit);
+  findNodes(pattern: string, limit: number, timeoutMs = Infinity): { nodes: HistoryNode[]; scan: HistoryScan } {
+    const r = this.#native(() => this.#store.findNodes(pattern, count(limit), count(timeoutMs)));
     const nodes = r.paths.map((path, i) => ({ path, leaf: (r.flags[i]! & 1) !== 0, branch: (r.flags[i]! & 2) !== 0 }));
     nodes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    return { nodes, whole: r.whole };
+    return { nodes, scan: r.scan };
+  }
+
+  /** Runs a native pattern call; its "bad pattern" error becomes a StatsdError. */
+  #native<T>(call: () => T): T {
+    try {
+      return call();
+    } catch (error) {
+      throw new StatsdError('ERR_STATSD_INVALID_OPTION', (error as Error).message);
+    }
   }
 
   /** `name`'s values for the flushes stamped in [from, until] (unix seconds), or undefined when unknown. */

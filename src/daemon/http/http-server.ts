@@ -24,6 +24,8 @@ export interface HttpStats {
   timeouts: number;
   requests: number;
   acceptErrors: number;
+  /** Requests refused (403) for a Host that is not loopback while the server listens on loopback. */
+  foreignHosts: number;
 }
 
 /**
@@ -38,6 +40,10 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
   res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
   res.end(`${JSON.stringify(body)}\n`);
 }
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/** A Host header naming loopback, with or without a port. */
+const LOOPBACK_HOST = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])(:\d{1,5})?$/i;
 
 /** ms a closing server gives clients that never finish their request. */
 const CUT_OFF_MS = 1000;
@@ -54,7 +60,7 @@ export class HttpServer {
   #prefixes: [string, RouteHandler][] = [];
   readonly #onError: (error: Error) => void;
   #server: http.Server | undefined;
-  readonly #stats: HttpStats = { connections: 0, refused: 0, timeouts: 0, requests: 0, acceptErrors: 0 };
+  readonly #stats: HttpStats = { connections: 0, refused: 0, timeouts: 0, requests: 0, acceptErrors: 0, foreignHosts: 0 };
   port = 0;
 
   constructor(options: HttpOptions, onError: (error: Error) => void) {
@@ -119,6 +125,14 @@ export class HttpServer {
 
   #serve(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.#stats.requests++;
+    // Listening on loopback, the daemon answers only requests addressed to
+    // loopback: a web page in a local browser that rebinds its own name to
+    // 127.0.0.1 (DNS rebinding) gets nothing back. Clients on the machine
+    // (curl, Prometheus, Grafana, the page) send 127.0.0.1, localhost or [::1].
+    if (LOOPBACK.has(this.options.address) && !LOOPBACK_HOST.test(req.headers.host ?? '')) {
+      this.#stats.foreignHosts++;
+      return sendJson(res, 403, { error: `Host ${JSON.stringify((req.headers.host ?? '').slice(0, 100))} is not this loopback server's: ask 127.0.0.1, localhost or [::1]` });
+    }
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);

@@ -33,6 +33,11 @@ const BRUBECK_TIMER = ['count', 'count_ps', 'min', 'max', 'sum', 'mean', 'median
 const ETSY_TIMER = ['std', 'upper', 'lower', 'count', 'count_ps', 'sum', 'sum_squares', 'mean', 'median'];
 
 /** Names a convention's series; built once from the aggregator's options. */
+/** Graphite tags as a key ends with them: `;k=v` or `;flag`, none empty. */
+const TAG_LIST = /^(;[^;]+)+$/;
+/** Places a brubeck key's tags are tried at (a name may hold ';' itself). */
+const MAX_TAG_STARTS = 4;
+
 export class SeriesNames {
   readonly #o: NamingOptions;
   readonly #etsy: boolean;
@@ -63,8 +68,13 @@ export class SeriesNames {
    * place the tags could start is tried.
    */
   of(key: string, kind: KeyKind): KeySeries[] {
-    const starts: number[] = []; // where the tags may start
-    for (let i = key.indexOf(';'); i >= 0; i = this.#etsy ? -1 : key.indexOf(';', i + 1)) starts.push(i);
+    // Where the tags may start: a ';' followed by tags (`;k=v` or `;flag`,
+    // none empty), at most MAX_TAG_STARTS of them, so a key of many ';' costs
+    // a few candidates, not one per ';'.
+    const starts: number[] = [];
+    for (let i = key.indexOf(';'); i >= 0 && starts.length < MAX_TAG_STARTS; i = this.#etsy ? -1 : key.indexOf(';', i + 1)) {
+      if (this.#etsy || TAG_LIST.test(key.slice(i))) starts.push(i);
+    }
     if (!this.#etsy || starts.length === 0) starts.push(key.length);
     const seen = new Set<string>();
     const out: KeySeries[] = [];
