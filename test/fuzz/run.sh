@@ -6,7 +6,7 @@
 # a timeout. Findings are saved in build-fuzz/findings/ (and printed in hex).
 #
 #   FUZZ_SECONDS  seconds per target (default 60)
-#   FUZZ_TARGETS  targets to run (default: parse_line aggregate serialize)
+#   FUZZ_TARGETS  targets to run (default: parse_line aggregate serialize path_pattern)
 #   CXX_FUZZ      the clang++ to use (default: clang++, else clang++-14)
 #   FUZZ_KNOWN=1  unmask the known open findings (see the targets' sources)
 # Ends with "fuzz: N passed, N failed" (one per target).
@@ -14,7 +14,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 
 seconds=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-parse_line aggregate serialize}
+targets=${FUZZ_TARGETS:-parse_line aggregate serialize path_pattern}
 cxx=${CXX_FUZZ:-$(command -v clang++ || command -v clang++-14 || true)}
 if [ -z "$cxx" ]; then
   echo "test/fuzz/run.sh: clang++ not found (apt-get install clang libclang-rt-14-dev)" >&2
@@ -28,6 +28,7 @@ declare -A sources=(
   [aggregate]="aggregator.cc codec.cc etsy_names.cc flush_brubeck.cc flush_etsy.cc graphite.cc histogram.cc
                line_stager.cc metric_key.cc number.cc snapshot.cc structure.cc"
   [serialize]="codec.cc number.cc serializer.cc structure.cc"
+  [path_pattern]="path_pattern.cc"
 )
 
 out=build-fuzz
