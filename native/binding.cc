@@ -10,6 +10,7 @@
 
 #include "aggregator.h"
 #include "binding_history.h"
+#include "binding_router.h"
 #include "binding_layout.h"
 #include "codec.h"
 #include "layout.h"
@@ -527,6 +528,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("UnixDatagram", JsUnixDatagram::Define(env));
   exports.Set("Aggregator", JsAggregator::Define(env));
   exports.Set("History", statsd::DefineHistory(env));
+  exports.Set("Router", statsd::DefineRouter(env));
   exports.Set("parse", Napi::Function::New(env, JsParse, "parse"));
   exports.Set("pack", Napi::Function::New(env, JsPack, "pack"));
   // The memory layouts TypeScript relies on; src/core/native.ts checks them at load.

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Command line: `statsd-native serve` runs the daemon, `statsd-native load`
-// offers it load (DESIGN §7). This file only dispatches; see src/commands/.
+// Command line: `statsd-native serve` runs the daemon, `statsd-native relay`
+// shards lines over daemons by key, `statsd-native load` offers load (DESIGN §7). This file only dispatches; see src/commands/.
 import { load } from './commands/load';
+import { relay } from './commands/relay';
 import { serve } from './commands/serve';
 import { USAGE } from './commands/usage';
 import { StatsdError } from './core/errors';
@@ -25,6 +26,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     if (command === 'serve') return await serve(rest);
     if (command === 'load') return await load(rest);
+    if (command === 'relay') return await relay(rest);
     fail(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
   } catch (error) {
     // A usage error (ours, or parseArgs' ERR_PARSE_ARGS_*) or a system error

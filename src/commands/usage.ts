@@ -8,6 +8,7 @@ import { DEFAULT_HISTORY_MAX_BYTES, DEFAULT_HISTORY_WINDOW_S } from '../daemon/h
 import { LOAD_DEFAULTS } from '../load/load';
 
 export const USAGE = `Usage: statsd-native serve [options]
+       statsd-native relay --node HOST:PORT[,http=PORT] [--node …] [options]
        statsd-native load --target HOST:PORT [options]
 
 serve: run the daemon
@@ -53,6 +54,21 @@ serve: run the daemon
   --max-backlog-bytes N  bytes of flushes kept while carbon is down or stdout
                          is not read (default ${mebibytes(DEFAULT_CARBON_BACKLOG_BYTES)} for carbon, ${mebibytes(DEFAULT_STREAM_BACKLOG_BYTES)} for
                          stdout); past it the oldest are dropped and counted
+
+relay: route each line by its key (name and tags, jump consistent hash) to
+one of the --node daemons, so each key is aggregated in exactly one
+
+  --node HOST:PORT[,http=PORT]  a downstream daemon's statsd UDP port, and its
+                         HTTP port to poll /ping (down after 2 failed polls:
+                         its keys go to the next node up, counted as moved);
+                         repeat, in the same order everywhere (the order is
+                         part of the hash); add new nodes at the end
+  --address ADDR         UDP (and TCP) address (default ${DEFAULT_HOST})
+  --port PORT            UDP port (default ${DEFAULT_STATSD_PORT})
+  --tcp-port PORT        also take newline-separated lines over TCP
+  --http [HOST:]PORT     /ping and /stats (every line accounted for)
+  --max-packet-bytes N   largest packet sent to a node (default 1432)
+  --health-interval MS   ms between /ping polls (default 1000)
 
 load: send a paced statsd mix to any server
   --target ENDPOINT      host:port, udp://, tcp://, unix:///path, unixstream:///path

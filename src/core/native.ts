@@ -75,6 +75,16 @@ export interface ReceiverOptions {
 }
 
 /** The daemon's recent history of flushed series (native/history.h). */
+export interface NativeRouter {
+  /** Routes the lines of a datagram (or of whole stream lines); `down` has a byte per node, non-zero: down. */
+  route(data: Uint8Array, down: Uint8Array): void;
+  /** The node of one line's key with every node up; -1 for a bad line. */
+  nodeOf(line: string): number;
+  /** Packets ready (all: the partial ones too), back to back; `counts[i]` of them are node i's, in node order. */
+  take(all: boolean): { bytes: Buffer; ends: Uint32Array; counts: Uint32Array };
+  stats(): { lines: number; moved: number; unroutable: number; oversize: number; errors: number; byReason: Float64Array; perNode: Float64Array };
+}
+
 /** How a history scan ended: every name seen, stopped at its limit, or out of time. */
 export type HistoryScan = 'complete' | 'limited' | 'timeout';
 
@@ -102,6 +112,7 @@ export interface NativeHistory {
 
 export interface NativeBinding {
   History: new (points: number, maxBytes: number) => NativeHistory;
+  Router: new (nodes: number, maxPacketBytes: number) => NativeRouter;
   Receiver: new (aggregator: object, options: ReceiverOptions) => NativeReceiver;
   /** Carbon plaintext lines re-encoded as pickle messages. */
   toPickle(plaintext: Uint8Array): Buffer;
