@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 
 import { LineBatch, PACK_TRAILING_NEWLINE, splitPackets } from '../codec/line-batch';
-import { type Endpoint, resolveEndpoint } from '../net/endpoint';
+import { type Endpoint, parseEndpoint, resolveEndpoint } from '../net/endpoint';
 import { StatsdError, reasonError } from '../core/errors';
 import { CounterHandle, GaugeHandle, TimerHandle } from './handles';
 import { Kind, MetricStore, lookupIndex } from './metric-store';
@@ -19,7 +19,8 @@ export type { EmitterOptions, EmitterStats } from './options';
 import type { MetricType } from '../codec/metric';
 import { booleanOption, choiceOption, integerOption, invalidOption, knownKeys } from '../core/options';
 import { formatLine } from '../codec/serialize';
-import { type Transport, countLines, createTransport } from '../net/transport';
+import { type Transport, type TransportEvents, countLines, createTransport } from '../net/transport';
+import { ShardedTransport } from '../scale/sharded-transport';
 
 const SET_MEMBER_BAD = /[|\n\r\x00-\x1f\x7f]/;
 
@@ -32,6 +33,8 @@ const SET_MEMBER_BAD = /[|\n\r\x00-\x1f\x7f]/;
 export class Emitter extends EventEmitter {
   readonly enabled: boolean;
   readonly endpoint: Endpoint | undefined;
+  /** Every endpoint keys are sent to: `endpoints`, or the one `endpoint`. */
+  readonly endpoints: readonly Endpoint[];
   readonly #prefix: string;
   readonly #globalTags: readonly string[];
   readonly #store: MetricStore;
@@ -55,8 +58,10 @@ export class Emitter extends EventEmitter {
     knownKeys('Emitter', options, EMITTER_OPTIONS);
     const env = options.env ?? process.env;
     if (env === null || typeof env !== 'object') throw invalidOption('env', 'an object', env);
-    const endpoint = resolveEndpoint(options.endpoint, env);
+    const endpoints = shardEndpoints(options);
+    const endpoint = endpoints?.[0] ?? resolveEndpoint(options.endpoint, env);
     this.endpoint = endpoint;
+    this.endpoints = endpoints ?? (endpoint ? [endpoint] : []);
     this.enabled = endpoint !== undefined;
     const prefix = options.prefix ?? '';
     if (typeof prefix !== 'string') throw invalidOption('prefix', 'a string', prefix);
@@ -99,21 +104,21 @@ export class Emitter extends EventEmitter {
       this.#timer = setInterval(() => this.#store.drain(undefined), this.#flushInterval || 1000);
       this.#timer.unref();
     } else {
-      this.#transport = createTransport(
-        endpoint,
-        {
-          error: (error) => this.#networkError(error),
-          dropped: (packets) => {
-            for (const p of packets) this.#stats.dropped += countLines(p);
-          },
-          sent: (packet) => {
-            this.#stats.sent += countLines(packet);
-            this.#stats.packets++;
-            this.#stats.bytes += packet.length;
-          },
+      const events: TransportEvents = {
+        error: (error) => this.#networkError(error),
+        dropped: (packets) => {
+          for (const p of packets) this.#stats.dropped += countLines(p);
         },
-        { maxQueueBytes, sendWindow },
-      );
+        sent: (packet) => {
+          this.#stats.sent += countLines(packet);
+          this.#stats.packets++;
+          this.#stats.bytes += packet.length;
+        },
+      };
+      this.#transport =
+        endpoints && endpoints.length > 1
+          ? new ShardedTransport(endpoints, events, { maxQueueBytes, sendWindow }, this.#maxPacketBytes)
+          : createTransport(endpoint, events, { maxQueueBytes, sendWindow });
       // Immediate flushes (flushInterval 0) still need this timer: keys idle
       // for idleIntervals seconds are forgotten at a flush.
       this.#timer = setInterval(() => this.#flushNow(), this.#flushInterval || 1000);
@@ -359,4 +364,17 @@ export class Emitter extends EventEmitter {
     this.#stats.errors++;
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
+}
+
+/** `endpoints`, parsed: UDP or TCP, at least one; undefined when not given. Refuses it beside `endpoint`. */
+function shardEndpoints(options: EmitterOptions): Endpoint[] | undefined {
+  const list = options.endpoints;
+  if (list === undefined) return undefined;
+  if (options.endpoint !== undefined) throw invalidOption('endpoints', 'either endpoint or endpoints, not both', list);
+  if (!Array.isArray(list) || list.length === 0) throw invalidOption('endpoints', 'a non-empty list of host:port or tcp:// endpoints', list);
+  return list.map((text, i) => {
+    const e = parseEndpoint(text, `endpoints[${i}]`);
+    if (e.transport !== 'udp' && e.transport !== 'tcp') throw invalidOption(`endpoints[${i}]`, 'a UDP or TCP endpoint', text);
+    return e;
+  });
 }

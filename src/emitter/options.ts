@@ -4,6 +4,13 @@ import { reasonError } from '../core/errors';
 export interface EmitterOptions {
   /** `host:port`, `udp://…`, `tcp://…`, `unix:///path`, `unixstream:///path`; else from the environment. */
   endpoint?: string;
+  /**
+   * Several daemons instead of one `endpoint`: each key (name and tags) is
+   * sent to one of them, the one `statsd-native relay` with the same nodes in
+   * the same order would choose (jump consistent hash), so a sharded tier
+   * needs no relay. UDP or TCP endpoints (`host:port`, `tcp://…`).
+   */
+  endpoints?: string[];
   /** Prepended to every name, joined with '.' (`flux.0` → `flux.0.name`). */
   prefix?: string;
   /** Aggregation interval in ms (default 1000); 0 sends each batch of calls at once. */
@@ -61,7 +68,7 @@ export interface EmitterOptions {
 
 /** Every EmitterOptions key (checked at construction: a misspelt key is an error). */
 export const EMITTER_OPTIONS: readonly (keyof EmitterOptions)[] = [
-  'endpoint', 'prefix', 'flushInterval', 'maxPacketBytes', 'convention', 'maxSamplesPerKey', 'globalTags', 'maxQueueBytes',
+  'endpoint', 'endpoints', 'prefix', 'flushInterval', 'maxPacketBytes', 'convention', 'maxSamplesPerKey', 'globalTags', 'maxQueueBytes',
   'sendWindow', 'flushTimeout', 'maxKeys', 'idleIntervals', 'maxIntervalSamples', 'dogstatsd', 'env',
 ];
 

@@ -1,0 +1,34 @@
+// A transport over N endpoints that sends each line to the endpoint its key
+// belongs to (issue [7/7] item 2): the same KeyRouter as the relay, so an
+// Emitter with `endpoints` sends every key where `statsd-native relay` over
+// the same nodes, in the same order, would. Packets handed to it are split
+// by key and packed again per endpoint (one native pass per packet, at flush).
+import type { Endpoint } from '../net/endpoint';
+import { type Transport, type TransportEvents, type TransportOptions, createTransport } from '../net/transport';
+import { KeyRouter } from './key-router';
+
+export class ShardedTransport implements Transport {
+  /** Packets may end without '\n': the router reads the last line anyway, and every packet it makes ends in one. */
+  readonly stream = false;
+  readonly router: KeyRouter;
+  readonly #transports: Transport[];
+
+  constructor(endpoints: readonly Endpoint[], events: TransportEvents, options: TransportOptions, maxPacketBytes: number) {
+    this.router = new KeyRouter(endpoints.length, maxPacketBytes);
+    this.#transports = endpoints.map((e) => createTransport(e, events, options));
+  }
+
+  send(packets: readonly Buffer[]): void {
+    for (const p of packets) this.router.route(p);
+    const perNode = this.router.take(true);
+    for (let i = 0; i < perNode.length; i++) if (perNode[i]!.length > 0) this.#transports[i]!.send(perNode[i]!);
+  }
+
+  async flush(timeoutMs?: number): Promise<void> {
+    await Promise.all(this.#transports.map((t) => t.flush(timeoutMs)));
+  }
+
+  async close(timeoutMs?: number): Promise<void> {
+    await Promise.all(this.#transports.map((t) => t.close(timeoutMs)));
+  }
+}
