@@ -12,6 +12,7 @@
         "native/etsy_names.cc",
         "native/flush_brubeck.cc",
         "native/flush_etsy.cc",
+        "native/flush_statsd.cc",
         "native/graphite.cc",
         "native/histogram.cc",
         "native/history.cc",

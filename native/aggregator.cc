@@ -19,6 +19,7 @@ namespace statsd {
 Aggregator::Aggregator(AggregatorOptions options)
     : options_(std::move(options)),
       hash_seed_(RandomSeed()),
+      member_seed_(options_.member_seed ? options_.member_seed : hash_seed_),
       stager_(options_, hash_seed_, /*shards=*/1),  // one batch, applied line by line in order
       etsy_(EtsyNamespaces::Resolve(options_)) {
   const uint32_t shards = options_.shards ? options_.shards : 1;
@@ -189,7 +190,7 @@ void Aggregator::Record(Shard& shard, Rooms& rooms, Entry& e, const StagedLine& 
         // (the first type wins) is the member its shortest text is ("1.0"
         // and "1" are the member "1"); its own text was not kept.
         char text[kMaxNumberChars];
-        member = HashKey(std::string_view(text, FormatNumber(s.value, text)), hash_seed_);
+        member = HashKey(std::string_view(text, FormatNumber(s.value, text)), member_seed_);
       }
       if (e.members->count(member) != 0) break;  // counted already
       if (e.members->size() < options_.max_set_members && members_quota_.Take(&rooms.members)) {
@@ -246,7 +247,9 @@ std::string_view Aggregator::Name(std::string_view prefix, const Entry& e, std::
 
 void Aggregator::Flush(int64_t timestamp, GraphiteWriter* out) {
   out->Begin(timestamp);
-  if (options_.convention == Convention::kBrubeck) {
+  if (out->format() == GraphiteFormat::kStatsd) {
+    FlushStatsd(timestamp, out);
+  } else if (options_.convention == Convention::kBrubeck) {
     FlushBrubeck(timestamp, out);
   } else {
     FlushEtsy(timestamp, out);

@@ -217,6 +217,7 @@ class Aggregator {
 
   void FlushBrubeck(int64_t timestamp, GraphiteWriter* out);  // flush_brubeck.cc
   void FlushEtsy(int64_t timestamp, GraphiteWriter* out);     // flush_etsy.cc
+  void FlushStatsd(int64_t timestamp, GraphiteWriter* out);   // flush_statsd.cc
   void WriteEtsyTimer(Entry& e, GraphiteWriter* out);
   // Whether the etsy timer field `stat` + `threshold` (".count_" + "90" →
   // "count_90"; ".histogram." → "histogram") is written (calculatedTimerMetrics).
@@ -229,6 +230,7 @@ class Aggregator {
 
   AggregatorOptions options_;
   const uint64_t hash_seed_;  // random per aggregator: see HashKey
+  const uint64_t member_seed_;  // set members' hashes (AggregatorOptions::member_seed)
   std::vector<Shard> shards_;
   // Limits over all shards: keys and their bytes change only when a key is
   // made or freed, so shards share them; per-interval storage is taken in

@@ -56,6 +56,10 @@ struct AggregatorOptions {
   // lukepalmer fork the seed uses.
   bool report_idle = false;
   uint64_t seed = 1;                  // reservoir sampling (shard i uses seed + i)
+  // Set members are kept as 64-bit hashes: with 0 under the aggregator's
+  // random seed (HashKey), else under this one, so daemons that forward their
+  // sets upstream (the statsd flush) name a member alike.
+  uint64_t member_seed = 0;
   // Partitions of the keys (aggregator.h), each applied to by its own thread
   // in the daemon (shard_pool.h); 1 keeps everything on the receiving thread.
   // The limits hold over all shards (Aggregator::IntervalQuota); shard i

@@ -161,6 +161,7 @@ statsd::AggregatorOptions ReadAggregatorOptions(const Napi::Object& o) {
   a.expire = NumberField(o, "expire");
   a.report_idle = BoolField(o, "reportIdle");
   a.seed = static_cast<uint64_t>(NumberField(o, "seed"));
+  a.member_seed = static_cast<uint64_t>(NumberField(o, "memberSeed"));
   a.shards = static_cast<uint32_t>(NumberField(o, "shards"));
   a.percentiles = PercentilesField(o, "percentiles");
   a.server_name = StringField(o, "serverName");
@@ -210,12 +211,12 @@ statsd::AggregatorOptions ReadAggregatorOptions(const Napi::Object& o) {
 // percentiles and formats lines. Resolves with { carbon: Buffer, metrics }.
 class FlushWorker : public Napi::AsyncWorker {
  public:
-  FlushWorker(Napi::Env env, std::shared_ptr<statsd::SharedAggregator> shared, int64_t timestamp, bool pickle)
+  FlushWorker(Napi::Env env, std::shared_ptr<statsd::SharedAggregator> shared, int64_t timestamp, statsd::GraphiteFormat format)
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
         shared_(std::move(shared)),
         timestamp_(timestamp),
-        writer_(pickle ? statsd::GraphiteFormat::kPickle : statsd::GraphiteFormat::kPlaintext) {}
+        writer_(format) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
@@ -287,6 +288,7 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
     results_ = results_ref_.Value().Data();
     plaintext_ = std::make_unique<statsd::GraphiteWriter>(statsd::GraphiteFormat::kPlaintext);
     pickle_ = std::make_unique<statsd::GraphiteWriter>(statsd::GraphiteFormat::kPickle);
+    statsd_ = std::make_unique<statsd::GraphiteWriter>(statsd::GraphiteFormat::kStatsd);
   }
 
   std::shared_ptr<statsd::SharedAggregator> shared() const { return shared_; }
@@ -307,11 +309,15 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
     return info.Env().Undefined();
   }
 
-  // flush(timestamp: number, pickle: boolean): Buffer — carbon bytes (plaintext
-  // or pickle messages); the number of datapoints into results.
+  // flush(timestamp: number, format: 0 | 1 | 2): Buffer — carbon bytes
+  // (0 plaintext, 1 pickle messages) or statsd lines for a daemon upstream
+  // (2); the number of datapoints (lines) into results.
   Napi::Value Flush(const Napi::CallbackInfo& info) {
     const auto timestamp = static_cast<int64_t>(info[0].As<Napi::Number>().DoubleValue());
-    statsd::GraphiteWriter* writer = info[1].ToBoolean().Value() ? pickle_.get() : plaintext_.get();
+    const statsd::GraphiteFormat format = FormatArg(info[1]);
+    statsd::GraphiteWriter* writer = format == statsd::GraphiteFormat::kPickle   ? pickle_.get()
+                                     : format == statsd::GraphiteFormat::kStatsd ? statsd_.get()
+                                                                                 : plaintext_.get();
     {
       statsd::AggregatorLock lock(*shared_, /*settle=*/true);
       shared_->aggregator.Flush(timestamp, writer);
@@ -322,11 +328,11 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
     return Napi::Buffer<char>::Copy(info.Env(), bytes.data(), bytes.size());
   }
 
-  // flushAsync(timestamp: number, pickle: boolean): Promise<{ carbon, metrics }>
+  // flushAsync(timestamp: number, format: 0 | 1 | 2): Promise<{ carbon, metrics }>
   // — the same flush as flush(), on a worker thread (FlushWorker).
   Napi::Value FlushAsync(const Napi::CallbackInfo& info) {
     const auto timestamp = static_cast<int64_t>(info[0].As<Napi::Number>().DoubleValue());
-    auto* worker = new FlushWorker(info.Env(), shared_, timestamp, info[1].ToBoolean().Value());
+    auto* worker = new FlushWorker(info.Env(), shared_, timestamp, FormatArg(info[1]));
     Napi::Promise promise = worker->Promise();
     worker->Queue();  // libuv owns it from here and deletes it after OnOK/OnError
     return promise;
@@ -391,6 +397,12 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
   std::shared_ptr<statsd::SharedAggregator> shared_;
   std::unique_ptr<statsd::GraphiteWriter> plaintext_;
   std::unique_ptr<statsd::GraphiteWriter> pickle_;
+  std::unique_ptr<statsd::GraphiteWriter> statsd_;
+
+  static statsd::GraphiteFormat FormatArg(const Napi::Value& v) {
+    const double f = v.ToNumber().DoubleValue();
+    return f == 1 ? statsd::GraphiteFormat::kPickle : f == 2 ? statsd::GraphiteFormat::kStatsd : statsd::GraphiteFormat::kPlaintext;
+  }
   std::vector<double> last_stats_;  // the last stats() read (see Stats)
   Napi::Reference<Napi::Float64Array> results_ref_;
   double* results_ = nullptr;

@@ -9,7 +9,9 @@
 
 namespace statsd {
 
-enum class GraphiteFormat : uint8_t { kPlaintext = 0, kPickle = 1 };
+// kStatsd is not Graphite: the flush as statsd lines for a daemon upstream
+// (flush_statsd.cc), written with AddLine.
+enum class GraphiteFormat : uint8_t { kPlaintext = 0, kPickle = 1, kStatsd = 2 };
 
 // Writes one flush into a reusable byte buffer that can be sent to carbon as is:
 // plaintext lines, or pickle messages (4-byte big-endian length, then a pickled
@@ -26,6 +28,13 @@ class GraphiteWriter {
   // A NaN or infinite value is not written (carbon drops NaN and stores
   // infinities, which break graphs and sums) but counted in nonfinite().
   void Add(std::string_view name, double value);
+  // kStatsd: appends `line` and a '\n', counted as one metric.
+  void AddLine(std::string_view line) {
+    out_.append(line);
+    out_.push_back('\n');
+    ++metrics_;
+  }
+  GraphiteFormat format() const { return format_; }
   // Closes the last pickle message. Call once after the last Add.
   void Finish();
 

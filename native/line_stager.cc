@@ -20,6 +20,7 @@ ParseOptions ParserOptions(const AggregatorOptions& o) {
 LineStager::LineStager(const AggregatorOptions& options, uint64_t hash_seed, uint32_t shards)
     : convention_(options.convention),
       hash_seed_(hash_seed),
+      member_seed_(options.member_seed ? options.member_seed : hash_seed),
       parser_(ParserOptions(options)),
       key_builder_(options.convention, options.key_name_sanitize),
       batches_(shards == 0 ? 1 : shards) {}
@@ -107,7 +108,7 @@ bool LineStager::OnLine(const ParsedLine& line, std::string_view text) {
   if (line.type == MetricType::kSet) {  // a member is kept as its hash, not its text
     StagedSample& out = b.samples.emplace_back();
     out.value = 0.0;
-    out.member = HashKey(line.samples[0].text, hash_seed_);
+    out.member = HashKey(line.samples[0].text, member_seed_);
     out.relative = false;
   } else {
     for (size_t i = 0; i < line.sample_count; ++i) {

@@ -105,6 +105,7 @@ class LineStager {
 
   const Convention convention_;
   const uint64_t hash_seed_;
+  const uint64_t member_seed_;  // set members: AggregatorOptions::member_seed, else hash_seed_
   LineParser parser_;
   KeyBuilder key_builder_;
   std::vector<StagedBatch> batches_;

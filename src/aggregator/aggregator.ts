@@ -8,6 +8,10 @@ import { type AggregatorOptions, CONVENTION_CODE, type Convention, toNativeOptio
 export { DEFAULT_MAX_LINE_BYTES, checkAggregatorOptions } from './options';
 export type { AggregatorOptions, Convention } from './options';
 
+/** What a flush writes: carbon plaintext, carbon pickle, or statsd lines for a daemon upstream (native format codes 0, 1, 2). */
+const FLUSH_FORMATS = ['plaintext', 'pickle', 'statsd'] as const;
+export type FlushFormat = (typeof FLUSH_FORMATS)[number];
+
 export interface FlushResult {
   /** Graphite plaintext lines, or pickle messages, ready to write to carbon. */
   carbon: Buffer;
@@ -50,8 +54,8 @@ export type KeySnapshot =
 
 interface NativeAggregator {
   ingest(input: Uint8Array): void;
-  flush(timestamp: number, pickle: boolean): Buffer;
-  flushAsync(timestamp: number, pickle: boolean): Promise<{ carbon: Buffer; metrics: number }>;
+  flush(timestamp: number, format: number): Buffer;
+  flushAsync(timestamp: number, format: number): Promise<{ carbon: Buffer; metrics: number }>;
   stats(out: Float64Array): void;
   snapshot(key?: string, samples?: boolean): string;
 }
@@ -124,11 +128,14 @@ export class Aggregator {
 
   /**
    * Reports every live key and starts a new interval. `timestamp` defaults to
-   * now (unix seconds); `format: 'pickle'` gives carbon pickle messages.
+   * now (unix seconds); `format: 'pickle'` gives carbon pickle messages;
+   * `format: 'statsd'` gives statsd lines for a daemon upstream instead of
+   * Graphite (native/flush_statsd.cc: counters as sums, gauges, sets as
+   * members, timers as samples; `metrics` counts lines).
    */
-  flush(opts: { timestamp?: number; format?: 'plaintext' | 'pickle' } = {}): FlushResult {
-    const { timestamp, pickle } = this.#flushOptions(opts);
-    const carbon = this.#native.flush(timestamp, pickle);
+  flush(opts: { timestamp?: number; format?: FlushFormat } = {}): FlushResult {
+    const { timestamp, format } = this.#flushOptions(opts);
+    const carbon = this.#native.flush(timestamp, format);
     return { carbon, metrics: this.#results[RESULTS.flushMetrics]!, timestamp };
   }
 
@@ -137,20 +144,20 @@ export class Aggregator {
    * flush of 1M timers takes seconds). While it runs, `ingest`, `flush` and
    * `snapshot` wait for it; `stats` gives the totals of its last read.
    */
-  async flushAsync(opts: { timestamp?: number; format?: 'plaintext' | 'pickle' } = {}): Promise<FlushResult> {
-    const { timestamp, pickle } = this.#flushOptions(opts);
-    const { carbon, metrics } = await this.#native.flushAsync(timestamp, pickle);
+  async flushAsync(opts: { timestamp?: number; format?: FlushFormat } = {}): Promise<FlushResult> {
+    const { timestamp, format } = this.#flushOptions(opts);
+    const { carbon, metrics } = await this.#native.flushAsync(timestamp, format);
     return { carbon, metrics, timestamp };
   }
 
-  #flushOptions(opts: { timestamp?: number; format?: 'plaintext' | 'pickle' }): { timestamp: number; pickle: boolean } {
+  #flushOptions(opts: { timestamp?: number; format?: FlushFormat }): { timestamp: number; format: number } {
     const timestamp = opts.timestamp ?? flushSecond(this.convention, Date.now());
     // Whisper stores unsigned 32-bit seconds: later ones cannot be kept anyway.
     if (!Number.isInteger(timestamp) || timestamp < 0 || timestamp > MAX_TIMESTAMP) {
       throw invalidOption('timestamp', `unix seconds from 0 to ${MAX_TIMESTAMP}`, timestamp);
     }
-    const format = choiceOption('format', opts.format, 'plaintext', ['plaintext', 'pickle'] as const);
-    return { timestamp, pickle: format === 'pickle' };
+    const format = choiceOption('format', opts.format, 'plaintext', FLUSH_FORMATS);
+    return { timestamp, format: FLUSH_FORMATS.indexOf(format) };
   }
 
   /**

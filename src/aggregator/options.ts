@@ -50,6 +50,14 @@ export interface AggregatorOptions {
   /** Seed for reservoir sampling (default 1), for reproducible percentiles. */
   seed?: number;
   /**
+   * Set members are kept as 64-bit hashes. By default (0) under a random
+   * seed per aggregator (crafted members cannot collide); with a seed (a safe
+   * integer ≥ 1) under that one, so daemons forwarding their sets upstream
+   * (flush format 'statsd') name each member alike: give every daemon of a
+   * tier the same seed, kept secret if senders are not trusted.
+   */
+  memberSeed?: number;
+  /**
    * Partitions of the keys by hash (1 to 64; default 1, or the environment's
    * `STATSD_NATIVE_SHARDS`). In the daemon each shard is applied to by its own
    * thread while the receiving threads parse, so one sender's datagrams use
@@ -173,7 +181,7 @@ export function checkAggregatorOptions(options: AggregatorOptions): void {
 /** Every AggregatorOptions key (checked at construction: a misspelt key is an error). */
 const AGGREGATOR_OPTIONS: readonly (keyof AggregatorOptions)[] = [
   'convention', 'dialect', 'maxLineBytes', 'flushInterval', 'maxSamplesPerKey', 'maxKeys', 'maxKeyBytes', 'maxSetMembers',
-  'maxIntervalSamples', 'maxIntervalMembers', 'expire', 'reportIdle', 'seed', 'shards', 'percentiles', 'serverName',
+  'maxIntervalSamples', 'maxIntervalMembers', 'expire', 'reportIdle', 'seed', 'memberSeed', 'shards', 'percentiles', 'serverName',
   'percentThreshold', 'histogram', 'calculatedTimerMetrics', 'legacyNamespace', 'flushCounts', 'keyNameSanitize',
   'globalPrefix', 'prefixCounter', 'prefixTimer', 'prefixGauge', 'prefixSet', 'globalSuffix', 'prefixStats',
   'deleteIdleStats', 'deleteCounters', 'deleteTimers', 'deleteSets', 'deleteGauges', 'gaugesMaxTTL',
@@ -216,6 +224,7 @@ export function toNativeOptions(o: AggregatorOptions): object {
     expire,
     reportIdle: booleanOption('reportIdle', o.reportIdle, false),
     seed: integerOption('seed', o.seed, 1, 0, Number.MAX_SAFE_INTEGER),
+    memberSeed: integerOption('memberSeed', o.memberSeed, 0, 0, Number.MAX_SAFE_INTEGER),
     shards: integerOption('shards', o.shards, defaultShards(), 1, MAX_SHARDS),
     percentiles: percentiles.map((value) => ({ value, name: brubeckPercentileName(value) })),
     serverName: stringOption('serverName', o.serverName, 'brubeck'),

@@ -30,6 +30,7 @@ const SERVE_FLAGS = {
   http: { type: 'string' },
   'history-window': { type: 'string' },
   'history-max-bytes': { type: 'string' },
+  upstream: { type: 'string' },
   'shutdown-timeout': { type: 'string' },
   'max-backlog-bytes': { type: 'string' },
 } as const;
@@ -63,13 +64,17 @@ export function optionsFromArgs(args: string[]): ConfigFile {
   if (values.http === 'off') delete options.http;
   const historyWindow = integerFlag('history-window', values['history-window']);
   const historyMaxBytes = integerFlag('history-max-bytes', values['history-max-bytes']);
-  if (options.http && historyWindow !== 0) {
+  if (values.upstream !== undefined) {
+    // Two-tier: the flush goes upstream as statsd lines, and only there.
+    options.upstream = { endpoint: values.upstream };
+    if (historyWindow !== undefined || historyMaxBytes !== undefined) throw usageError('--history-* with --upstream: a forwarding daemon keeps no history (its flush is statsd lines)');
+  } else if (options.http && historyWindow !== 0) {
     options.history = { window: historyWindow, maxBytes: historyMaxBytes };
   } else if (historyMaxBytes !== undefined || (historyWindow ?? 0) > 0) {
     throw usageError(historyWindow === 0 ? '--history-max-bytes with --history-window 0: there is no history' : '--history-window and --history-max-bytes need HTTP (the history is read through it): add --http');
   }
   // Flushes go somewhere: stdout when there is no carbon.
-  if (!options.graphite && options.stdout === undefined) options.stdout = 'carbon';
+  if (!options.graphite && options.stdout === undefined && !options.upstream) options.stdout = 'carbon';
   if (!options.udp && !options.tcp && !options.unix) {
     throw usageError(`no input to listen on${values.config ? ` (${values.config} has no statsd sampler or server)` : ''}: add --port, --tcp-port or --unix`);
   }

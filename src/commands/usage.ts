@@ -42,6 +42,10 @@ serve: run the daemon
                          /metrics/find, Prometheus' /metrics, and /ping, /stats,
                          /metric/<key> (default without --config:
                          ${DEFAULT_HOST}:${DEFAULT_HTTP_PORT}; "off": none)
+  --upstream ENDPOINT    two-tier: send each flush as statsd lines (counters
+                         as sums, gauges, sets as members, timers as samples)
+                         to a daemon or relay upstream (HOST:PORT UDP, or
+                         tcp://HOST:PORT) instead of carbon or stdout
   --history-window S     seconds of flushes kept for graphs and /render
                          (default ${DEFAULT_HISTORY_WINDOW_S}; 0: none)
   --history-max-bytes N  memory bound of the history (default ${mebibytes(DEFAULT_HISTORY_MAX_BYTES)}); past

@@ -5,7 +5,8 @@
 /// <reference types="node" preserve="true" />
 import { EventEmitter } from 'node:events';
 
-import { Aggregator, type AggregatorStats, type FlushResult } from '../aggregator/aggregator';
+import { Aggregator, type AggregatorStats, type FlushFormat, type FlushResult } from '../aggregator/aggregator';
+import { UpstreamSink } from '../scale/upstream-sink';
 import { type ResolvedServerOptions, type ServerOptions, resolveServerOptions } from './config/server-options';
 import { FlushSchedule } from './flush-schedule';
 import { registerHealthRoutes } from './http/health';
@@ -65,6 +66,8 @@ export class StatsdServer extends EventEmitter {
   readonly #tcp: TcpInput | undefined;
   readonly #http: HttpServer | undefined;
   #datapoints = 0;
+  /** What a flush writes: carbon lines, or statsd lines for `upstream`. */
+  readonly #format: FlushFormat;
   #running = false;
   #starting: Promise<void> | undefined;
   #stopping = false;
@@ -87,6 +90,8 @@ export class StatsdServer extends EventEmitter {
     const sinks = resolved.sinks;
     if (resolved.graphite) sinks.push(new GraphiteSink(resolved.graphite));
     if (resolved.stdout) sinks.push(new StreamSink(resolved.stdout));
+    if (resolved.upstream) sinks.push(new UpstreamSink(resolved.upstream));
+    this.#format = resolved.upstream ? 'statsd' : 'plaintext';
     if (resolved.history) {
       this.history = new History(resolved.history);
       sinks.push(this.history);
@@ -165,7 +170,7 @@ export class StatsdServer extends EventEmitter {
    */
   flush(timestamp?: number): FlushResult {
     const before = this.aggregator.stats;
-    const result = this.aggregator.flush({ timestamp: this.#schedule.claim(timestamp) });
+    const result = this.aggregator.flush({ timestamp: this.#schedule.claim(timestamp), format: this.#format });
     this.#flushed(before, result);
     return result;
   }
@@ -179,7 +184,7 @@ export class StatsdServer extends EventEmitter {
     this.#tcp?.hold();
     const before = this.aggregator.stats;
     try {
-      this.#flushed(before, await this.aggregator.flushAsync({ timestamp: stamp }));
+      this.#flushed(before, await this.aggregator.flushAsync({ timestamp: stamp, format: this.#format }));
     } catch (error) {
       this.#error(error as Error);
     } finally {

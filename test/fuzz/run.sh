@@ -25,7 +25,7 @@ fi
 # Core sources each target links (no napi.h: the core builds without node).
 declare -A sources=(
   [parse_line]="codec.cc number.cc serializer.cc structure.cc"
-  [aggregate]="aggregator.cc codec.cc etsy_names.cc flush_brubeck.cc flush_etsy.cc graphite.cc histogram.cc
+  [aggregate]="aggregator.cc codec.cc etsy_names.cc flush_brubeck.cc flush_etsy.cc flush_statsd.cc graphite.cc histogram.cc
                line_stager.cc metric_key.cc number.cc snapshot.cc structure.cc"
   [serialize]="codec.cc number.cc serializer.cc structure.cc"
   [path_pattern]="path_pattern.cc"

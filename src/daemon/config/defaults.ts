@@ -12,6 +12,14 @@ export const DEFAULT_CARBON_PORT = 2003;
 /** carbon's pickle receiver. */
 export const DEFAULT_PICKLE_PORT = 2004;
 
+/**
+ * The set-member seed of daemons forwarding upstream (`upstream`) unless
+ * aggregator.memberSeed is given: one value for the whole fleet, so a member
+ * hashes alike everywhere. It is public: where senders are not trusted, give
+ * the fleet a secret memberSeed (crafted members could otherwise collide).
+ */
+export const DEFAULT_FORWARD_MEMBER_SEED = 0x5eed_57a7_5d;
+
 /** ms between flushes (brubeck's frequency 10, etsy's flushInterval 10000). */
 export const DEFAULT_FLUSH_INTERVAL_MS = 10_000;
 /** ms `stop()` waits for sinks to deliver the last flushes. */

@@ -14,11 +14,12 @@ import type { HistoryOptions } from '../history/history';
 import { type PrometheusOptions, type ResolvedPrometheusOptions, resolvePrometheusOptions } from '../prometheus/options';
 import type { GraphiteSinkOptions } from '../sinks/graphite';
 import type { Sink } from '../sinks/sink';
+import type { UpstreamSinkOptions } from '../../scale/upstream-sink';
 import {
   DEFAULT_CARBON_BACKLOG_BYTES, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_HELD_BYTES, DEFAULT_HOST, DEFAULT_HTTP_MAX_CONNECTIONS,
   DEFAULT_HTTP_PORT, DEFAULT_HTTP_TIMEOUT_MS, DEFAULT_MAX_BACKLOG, DEFAULT_RECEIVE_BUFFER_BYTES, DEFAULT_SHUTDOWN_TIMEOUT_MS,
   DEFAULT_STATSD_PORT, DEFAULT_STREAM_BACKLOG_BYTES, DEFAULT_TCP_MAX_CONNECTIONS, DEFAULT_UDP_WORKERS,
-  DEFAULT_UNIX_RECEIVE_BUFFER_BYTES, MAX_TIMER_MS,
+  DEFAULT_FORWARD_MEMBER_SEED, DEFAULT_UNIX_RECEIVE_BUFFER_BYTES, MAX_TIMER_MS,
 } from './defaults';
 
 export interface ServerOptions {
@@ -88,6 +89,14 @@ export interface ServerOptions {
    * reading flushes from its first scrape); `false`: no /metrics route.
    */
   prometheus?: false | PrometheusOptions;
+  /**
+   * Two-tier mode: the flush goes to a daemon or relay upstream as statsd
+   * lines (UpstreamSink) instead of Graphite; then there is no graphite,
+   * stdout or history (a flush is written once, in one format). Set members
+   * are hashed under aggregator.memberSeed, by default the fleet-wide
+   * DEFAULT_FORWARD_MEMBER_SEED.
+   */
+  upstream?: UpstreamSinkOptions;
   /** ms between flushes (default DEFAULT_FLUSH_INTERVAL_MS, 10000). */
   flushInterval?: number;
   /** Flush on wall-clock multiples of flushInterval. */
@@ -114,6 +123,7 @@ export interface ResolvedServerOptions {
   stdout?: { format: 'carbon' | 'json'; maxBacklogBytes: number };
   history?: HistoryOptions;
   graphiteApi: GraphiteApiOptions;
+  upstream?: UpstreamSinkOptions;
   /** undefined: `prometheus: false`. */
   prometheus?: ResolvedPrometheusOptions;
   flushInterval: number;
@@ -121,7 +131,7 @@ export interface ResolvedServerOptions {
   shutdownTimeout: number;
 }
 
-const SERVER_KEYS = ['aggregator', 'udp', 'tcp', 'unix', 'http', 'sinks', 'graphite', 'stdout', 'history', 'graphiteApi', 'prometheus', 'flushInterval', 'alignFlush', 'shutdownTimeout', 'limits'];
+const SERVER_KEYS = ['aggregator', 'udp', 'tcp', 'unix', 'http', 'sinks', 'graphite', 'stdout', 'history', 'graphiteApi', 'prometheus', 'upstream', 'flushInterval', 'alignFlush', 'shutdownTimeout', 'limits'];
 const GROUP_KEYS: Record<string, readonly string[]> = {
   udp: ['address', 'port', 'workers', 'receiveBuffer', 'heldBytes'],
   tcp: ['address', 'port', 'maxConnections'],
@@ -168,6 +178,13 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   }
   const flushInterval = integerOption('flushInterval', options.flushInterval, DEFAULT_FLUSH_INTERVAL_MS, 1, MAX_TIMER_MS);
   const aggregator = { ...options.aggregator, flushInterval };
+  if (options.upstream !== undefined) {
+    const others = (['graphite', 'stdout', 'history'] as const).filter((k) => options[k] !== undefined);
+    if (others.length > 0) {
+      throw new StatsdError('ERR_STATSD_INVALID_OPTION', `upstream forwards each flush as statsd lines: it cannot go with ${others.join(', ')} (a flush is written once, in one format)`);
+    }
+    aggregator.memberSeed ??= DEFAULT_FORWARD_MEMBER_SEED;
+  }
   checkAggregatorOptions(aggregator);
   const limits = options.limits ?? {};
   const maxBacklog = integerOption('limits.maxBacklog', limits.maxBacklog, DEFAULT_MAX_BACKLOG, 1, Number.MAX_SAFE_INTEGER);
@@ -234,5 +251,6 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     }
     resolved.history = { ...options.history, flushInterval: resolved.flushInterval };
   }
+  if (options.upstream !== undefined) resolved.upstream = options.upstream; // checked by UpstreamSink
   return resolved;
 }
