@@ -34,8 +34,18 @@ void AppendNumber(double value, std::string* out) {
 std::string DogStatsdTags(std::string_view tags) {
   if (tags.empty()) return {};
   std::string out = "|#";
-  tags.remove_prefix(1);  // the first ';'
-  for (char c : tags) out.push_back(c == ';' ? ',' : c == '=' ? ':' : c);
+  bool name = true;  // in a tag's name: its first '=' is the separator, later ones are its value's
+  for (char c : tags.substr(1)) {  // after the first ';'
+    if (c == ';') {
+      out.push_back(',');
+      name = true;
+    } else if (c == '=' && name) {
+      out.push_back(':');
+      name = false;
+    } else {
+      out.push_back(c);
+    }
+  }
   return out;
 }
 
@@ -46,6 +56,13 @@ void Aggregator::FlushStatsd(int64_t timestamp, GraphiteWriter* out) {
   ForEachEntry([&](Entry& e) {
     if (!e.updated || Expired(e, timestamp)) return;
     const std::string_view path = e.path();
+    if (path.empty()) {  // etsy's sanitizing left nothing: no line can name it (reset, counted)
+      ++unnamed_dropped_;
+      e.value = e.kind == Kind::kGauge ? e.value : 0;
+      if (e.members) ClearMembers(e.members.get());
+      if (e.histogram) e.histogram->Reset();
+      return;
+    }
     const std::string tags = DogStatsdTags(e.tags());
     const auto start = [&] {
       line.assign(path.data(), path.size());
@@ -54,6 +71,11 @@ void Aggregator::FlushStatsd(int64_t timestamp, GraphiteWriter* out) {
     switch (e.kind) {
       case Kind::kCounter:
       case Kind::kMonotonic:
+        if (!std::isfinite(e.value)) {  // a sum past the largest double, as the Graphite flushes count it
+          ++nonfinite_dropped_;
+          e.value = 0;
+          break;
+        }
         start();
         AppendNumber(e.value, &line);
         line.append("|c").append(tags);  // a C total forwards its change: upstream sums the changes
@@ -61,6 +83,10 @@ void Aggregator::FlushStatsd(int64_t timestamp, GraphiteWriter* out) {
         e.value = 0;
         break;
       case Kind::kGauge:
+        if (!std::isfinite(e.value)) {
+          ++nonfinite_dropped_;
+          break;
+        }
         if (e.value < 0 || (e.value == 0 && std::signbit(e.value))) {
           start();
           line.append("0|g").append(tags);
@@ -96,10 +122,16 @@ void Aggregator::FlushStatsd(int64_t timestamp, GraphiteWriter* out) {
           size_t i = 0;
           while (i < samples.size()) {
             start();
-            for (bool first = true; i < samples.size() && (first || line.size() < kTimerLineBytes); ++i, first = false) {
+            for (bool first = true; i < samples.size() && (first || line.size() < kTimerLineBytes); ++i) {
+              if (!std::isfinite(samples[i])) {
+                ++nonfinite_dropped_;
+                continue;
+              }
               if (!first) line.push_back(':');
               AppendNumber(samples[i], &line);
+              first = false;
             }
+            if (line.size() == path.size() + 1) continue;  // every value of this line was dropped
             line.append(tail);
             out->AddLine(line);
           }

@@ -82,6 +82,7 @@ enum AggregatorStat : uint32_t {
   kStatKeyBytes,
   kStatSamplesNotStored,
   kStatNonfiniteDropped,
+  kStatUnnamedDropped,
   kAggregatorStatCount
 };
 constexpr LayoutField kAggregatorStatFields[] = {
@@ -98,6 +99,7 @@ constexpr LayoutField kAggregatorStatFields[] = {
     {kStatKeyBytes, "keyBytes"},
     {kStatSamplesNotStored, "samplesNotStored"},
     {kStatNonfiniteDropped, "nonfiniteDropped"},
+    {kStatUnnamedDropped, "unnamedDropped"},
 };
 static_assert(CoversEachSlotOnce(kAggregatorStatFields, kAggregatorStatCount));
 

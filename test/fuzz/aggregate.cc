@@ -10,13 +10,14 @@
 //   byte 2  maxSamplesPerKey (low 3 bits: 0-7), maxLineBytes (bits 3-4: 8192 16 100 65536),
 //           maxKeyBytes (bits 5-6: 256 MiB 8 64 512), maxSetMembers 3 (bit 7)
 //   byte 3  percentiles / percentThreshold set (low 2 bits), histogram bins (bit 2),
-//           shards - 1 (bits 3-4)
+//           shards - 1 (bits 3-4), flush as statsd lines for upstream (bit 5)
 // The options are those src/aggregator/options.ts can hand to native (its validation).
 // Checks, besides the sanitizers: each Ingest counts every line exactly once
 // (lines + errors); keys never exceed maxKeys nor their bytes maxKeyBytes; the
 // /metric lookup (Describe) of each packet's first name gives a JSON array; the
 // totals add up; plaintext output is well-formed "name value timestamp" lines,
-// one per datapoint, and pickle output is well-framed messages.
+// one per datapoint, pickle output is well-framed messages, and statsd output
+// (forwarding upstream) is lines an upstream aggregator takes without an error.
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -142,15 +143,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 4) return 0;
   const AggregatorOptions options = OptionsFrom(data);
   const bool pickle = data[0] & 4;
+  const bool forward = data[3] & 32;
   Aggregator aggregator(options);
-  GraphiteWriter writer(pickle ? GraphiteFormat::kPickle : GraphiteFormat::kPlaintext);
+  GraphiteWriter writer(forward ? GraphiteFormat::kStatsd : pickle ? GraphiteFormat::kPickle : GraphiteFormat::kPlaintext);
   int64_t timestamp = 1700000000;
   uint64_t packets = 0, counted = 0;
 
   auto flush = [&] {
     timestamp += 10;
     aggregator.Flush(timestamp, &writer);
-    if (pickle) {
+    if (forward) {
+      Aggregator upstream{AggregatorOptions{}};
+      const statsd::IngestResult r = upstream.Ingest(writer.bytes().data(), writer.bytes().size());
+      FUZZ_CHECK(r.errors == 0 && r.lines == writer.metrics(), "forwarded lines an upstream refuses: " + fuzz::Escape(writer.bytes()));
+    } else if (pickle) {
       CheckPickle(writer.bytes());
     } else {
       CheckPlaintext(writer.bytes(), writer.metrics(), timestamp);

@@ -64,6 +64,15 @@ describe('two tiers ≡ one daemon', () => {
     expect(forwarded.carbon.toString()).toMatch(/\|ms\|@0\.1\n/);
   });
 
+  it("a key etsy's sanitizing leaves nameless, or a sum past the largest double, is not forwarded but counted; the rest is", () => {
+    const local = new Aggregator({ convention: 'etsy', memberSeed: 1 });
+    local.ingest(`~:+2|g\nok:1|c\nbig:1e308|c\nbig:1e308|c`);
+    const forwarded = local.flush({ format: 'statsd', timestamp: 1 });
+    expect(forwarded.carbon.toString()).toBe('ok:1|c\n');
+    expect(local.stats).toMatchObject({ unnamedDropped: 1, nonfiniteDropped: 1 });
+    expect(new Aggregator().ingest(forwarded.carbon)).toEqual({ lines: 1, errors: 0 });
+  });
+
   it('a set member seen on two hosts counts once only when the hosts share a member seed', () => {
     const forwardFrom = (seed: number | undefined) => {
       const global = new Aggregator();
