@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 
 import { type Browser, type Page, chromium } from 'playwright-core';
+import { externalEnv } from './external-env';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -25,7 +26,7 @@ export const noBrowser: string | undefined = fs.existsSync(CHROMIUM) ? undefined
 
 /** Headless Chromium; --no-sandbox because tests run as root. */
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], env: externalEnv() as Record<string, string> });
 }
 
 /**

@@ -17,6 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { Carbon, carbonMissing, freePort } from '../helpers/carbon';
 import { DaemonProcess, freeUdpPort } from '../helpers/daemon-cli';
+import { externalEnv } from '../helpers/external-env';
 import { GraphiteWeb, graphiteWebMissing } from '../helpers/graphite-web';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -37,7 +38,7 @@ const block = (lang: string, i = 0) => BLOCKS.filter((b) => b.lang === lang)[i]!
 /** Runs `line` with bash (as a user would paste it); resolves with stdout. */
 function bash(line: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('/bin/bash', ['-c', line], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 30_000 }, (error, stdout, stderr) =>
+    execFile('/bin/bash', ['-c', line], { cwd: ROOT, env: externalEnv(env), timeout: 30_000 }, (error, stdout, stderr) =>
       error ? reject(new Error(`${line}: ${error.message} (exit ${String(error.code)}, signal ${String(error.signal)})\n${stderr}`)) : resolve(stdout),
     );
   });
@@ -176,6 +177,7 @@ describe('README Quick start', () => {
         cwd: dir,
         detached: true,
         stdio: ['ignore', log, log],
+        env: externalEnv(),
       });
       fs.closeSync(log);
       const query = command('curl -s "http://127.0.0.1:9090').replace('127.0.0.1:9090', `127.0.0.1:${web}`);
