@@ -51,7 +51,7 @@ AggregatorStats Aggregator::stats() const {
     sum.samples_not_stored += s.samples_not_stored;
   }
   sum.nonfinite_dropped = nonfinite_dropped_;
-  sum.unnamed_dropped = unnamed_dropped_;
+  sum.not_forwarded = not_forwarded_;
   sum.keys_expired = keys_expired_;
   sum.flushes = flushes_;
   return sum;

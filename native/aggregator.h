@@ -47,7 +47,7 @@ struct AggregatorStats {
   uint64_t members_dropped = 0; // set members refused: maxSetMembers or maxIntervalMembers reached
   uint64_t samples_not_stored = 0;  // timer samples counted but not stored: maxIntervalSamples reached
   uint64_t nonfinite_dropped = 0;   // datapoints not written because the value was NaN or infinite
-  uint64_t unnamed_dropped = 0;     // keys not forwarded (flush format statsd): etsy's sanitizing left no name
+  uint64_t not_forwarded = 0;     // keys not forwarded (flush format statsd): etsy's sanitizing left no name
   uint64_t keys_expired = 0;
   uint64_t flushes = 0;
 };
@@ -245,7 +245,7 @@ class Aggregator {
   uint64_t keys_expired_ = 0;
   uint64_t flushes_ = 0;
   uint64_t nonfinite_dropped_ = 0;
-  uint64_t unnamed_dropped_ = 0;
+  uint64_t not_forwarded_ = 0;
   int64_t last_flush_ = 0;
   LineStager stager_;  // Ingest's parse stage
   const EtsyNamespaces etsy_;  // resolved once at construction

@@ -369,7 +369,7 @@ class JsAggregator : public Napi::ObjectWrap<JsAggregator> {
     out[statsd::kStatKeyBytes] = static_cast<double>(shared_->aggregator.key_bytes());
     out[statsd::kStatSamplesNotStored] = static_cast<double>(s.samples_not_stored);
     out[statsd::kStatNonfiniteDropped] = static_cast<double>(s.nonfinite_dropped);
-    out[statsd::kStatUnnamedDropped] = static_cast<double>(s.unnamed_dropped);
+    out[statsd::kStatNotForwarded] = static_cast<double>(s.not_forwarded);
     last_stats_.assign(out, out + statsd::kAggregatorStatCount);
     return info.Env().Undefined();
   }

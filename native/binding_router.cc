@@ -1,4 +1,4 @@
-// N-API adapter of LineRouter: new Router(nodes, maxPacketBytes),
+// N-API adapter of LineRouter: new Router(nodes, maxPacketBytes, etsy, sanitize),
 // route(data, down), nodeOf(line), take(all), stats().
 #include "binding_router.h"
 
@@ -18,13 +18,14 @@ class JsRouter : public Napi::ObjectWrap<JsRouter> {
                         InstanceMethod<&JsRouter::Take>("take"), InstanceMethod<&JsRouter::Stats>("stats")});
   }
 
-  // new Router(nodes: number, maxPacketBytes: number) — checked by the TS side.
+  // new Router(nodes: number, maxPacketBytes: number, etsy: boolean, sanitize: boolean) — checked by the TS side.
   explicit JsRouter(const Napi::CallbackInfo& info)
       : Napi::ObjectWrap<JsRouter>(info),
-        router_(info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Uint32Value()) {}
+        router_(info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Uint32Value(),
+                info[2].ToBoolean().Value() ? Convention::kEtsy : Convention::kBrubeck, info[3].ToBoolean().Value()) {}
 
  private:
-  // route(data: Uint8Array, down: Uint8Array): void — down has one byte per node.
+  // route(data: Uint8Array, down: Uint8Array): number — full packets waiting; down has one byte per node.
   Napi::Value Route(const Napi::CallbackInfo& info) {
     auto data = info[0].As<Napi::Uint8Array>();
     auto down = info[1].As<Napi::Uint8Array>();
@@ -32,8 +33,8 @@ class JsRouter : public Napi::ObjectWrap<JsRouter> {
       Napi::TypeError::New(info.Env(), "route: down must have one byte per node").ThrowAsJavaScriptException();
       return info.Env().Undefined();
     }
-    router_.Route(reinterpret_cast<const char*>(data.Data()), data.ByteLength(), down.Data());
-    return info.Env().Undefined();
+    const size_t ready = router_.Route(reinterpret_cast<const char*>(data.Data()), data.ByteLength(), down.Data());
+    return Napi::Number::New(info.Env(), static_cast<double>(ready));
   }
 
   // nodeOf(line: string): number — the node of a line's key with every node up; -1 for a bad line.

@@ -82,7 +82,7 @@ enum AggregatorStat : uint32_t {
   kStatKeyBytes,
   kStatSamplesNotStored,
   kStatNonfiniteDropped,
-  kStatUnnamedDropped,
+  kStatNotForwarded,
   kAggregatorStatCount
 };
 constexpr LayoutField kAggregatorStatFields[] = {
@@ -99,7 +99,7 @@ constexpr LayoutField kAggregatorStatFields[] = {
     {kStatKeyBytes, "keyBytes"},
     {kStatSamplesNotStored, "samplesNotStored"},
     {kStatNonfiniteDropped, "nonfiniteDropped"},
-    {kStatUnnamedDropped, "unnamedDropped"},
+    {kStatNotForwarded, "notForwarded"},
 };
 static_assert(CoversEachSlotOnce(kAggregatorStatFields, kAggregatorStatCount));
 

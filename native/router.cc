@@ -22,16 +22,27 @@ uint32_t JumpHash(uint64_t key, uint32_t buckets) {
   return static_cast<uint32_t>(b);
 }
 
-LineRouter::LineRouter(uint32_t nodes, size_t max_packet_bytes, ParseOptions options)
+namespace {
+// Lines as the daemons parse them: etsy takes spaces (its sanitizer turns
+// them into '_') and sample rates above 1.
+ParseOptions RouterParseOptions(Convention convention, bool sanitize) {
+  ParseOptions options;
+  options.etsy = convention == Convention::kEtsy && sanitize;
+  return options;
+}
+}  // namespace
+
+LineRouter::LineRouter(uint32_t nodes, size_t max_packet_bytes, Convention convention, bool sanitize)
     : max_packet_bytes_(max_packet_bytes),
-      parser_(options),
-      keys_(Convention::kBrubeck, false),
+      parser_(RouterParseOptions(convention, sanitize)),
+      keys_(convention, sanitize),
       pending_(nodes ? nodes : 1),
       ready_(pending_.size()),
       lines_per_node_(pending_.size(), 0) {}
 
 uint32_t LineRouter::Home(const ParsedLine& line) {
-  // The stored key less its kind byte (one namespace in the brubeck convention).
+  // The stored key less its kind byte: etsy keeps a namespace per kind, but a
+  // name's counter and gauge go to one node all the same.
   const std::string_view key = keys_.Build(line, MetricKind::kCounter).substr(kKeyPrefixBytes);
   return JumpHash(RouteHash(key), nodes());
 }
@@ -62,9 +73,10 @@ struct LineRouter::Sink {
   }
 };
 
-void LineRouter::Route(const char* data, size_t size, const uint8_t* down) {
+size_t LineRouter::Route(const char* data, size_t size, const uint8_t* down) {
   Sink sink{this, down};
   WalkPacket(parser_, data, size, sink);
+  return ready_count_;
 }
 
 uint32_t LineRouter::NodeOf(std::string_view line) {
@@ -77,14 +89,21 @@ void LineRouter::Append(uint32_t node, std::string_view line) {
   std::string& packet = pending_[node];
   const size_t need = line.size() + 1;  // the line and its '\n'
   if (packet.size() + need > max_packet_bytes_ && !packet.empty()) {  // lines keep their order
+    ++ready_count_;
     ready_[node].push_back(std::move(packet));
     packet.clear();
     packet.reserve(max_packet_bytes_);
   }
-  if (need > max_packet_bytes_) ++stats_.oversize;  // alone in its packet: the next line starts a new one
+  if (need > max_packet_bytes_) {  // alone in its packet, without its '\n'
+    if (line.size() > max_packet_bytes_) ++stats_.oversize;
+    ready_[node].emplace_back(line);
+    ++ready_count_;
+    return;
+  }
   packet.append(line);
   packet.push_back('\n');
   if (packet.size() >= max_packet_bytes_) {
+    ++ready_count_;
     ready_[node].push_back(std::move(packet));
     packet.clear();
   }
@@ -103,6 +122,7 @@ void LineRouter::Take(bool all, std::string* bytes, std::vector<uint32_t>* ends,
     }
     ready_[node].clear();
   }
+  ready_count_ = 0;
 }
 
 }  // namespace statsd

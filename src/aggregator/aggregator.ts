@@ -39,7 +39,7 @@ export interface AggregatorStats {
   /** Datapoints not written because their value was NaN or infinite (e.g. a sum past 1.8e308). */
   nonfiniteDropped: number;
   /** Keys not forwarded by a flush in format 'statsd' because etsy's sanitizing left them no name. */
-  unnamedDropped: number;
+  notForwarded: number;
   keysExpired: number;
   flushes: number;
 }
@@ -80,7 +80,7 @@ const STATS = fieldIndex('aggregatorStats', [
   'keyBytes',
   'samplesNotStored',
   'nonfiniteDropped',
-  'unnamedDropped',
+  'notForwarded',
 ]);
 /** Each reason's slot in STATS (the reasons of bad lines: not 'ok'). */
 const STATS_BY_REASON = PARSE_REASONS.slice(1).map((r) => [r as ParseReason, STATS[`byReason.${r}`]] as const);
@@ -191,7 +191,7 @@ export class Aggregator {
       membersDropped: s[STATS.membersDropped]!,
       samplesNotStored: s[STATS.samplesNotStored]!,
       nonfiniteDropped: s[STATS.nonfiniteDropped]!,
-      unnamedDropped: s[STATS.unnamedDropped]!,
+      notForwarded: s[STATS.notForwarded]!,
       keysExpired: s[STATS.keysExpired]!,
       flushes: s[STATS.flushes]!,
       keys: s[STATS.keys]!,

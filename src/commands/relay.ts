@@ -15,6 +15,7 @@ const RELAY_FLAGS = {
   http: { type: 'string' },
   'max-packet-bytes': { type: 'string' },
   'health-interval': { type: 'string' },
+  convention: { type: 'string' },
 } as const;
 
 /** `--node HOST:PORT[,http=PORT]`: a downstream daemon, its /ping polled when http= is given. */
@@ -46,6 +47,10 @@ export function relayOptionsFromArgs(args: string[]): RelayOptions {
   }
   options.maxPacketBytes = integerFlag('max-packet-bytes', values['max-packet-bytes']);
   options.healthInterval = integerFlag('health-interval', values['health-interval']);
+  if (values.convention !== undefined) {
+    if (values.convention !== 'brubeck' && values.convention !== 'etsy') throw usageError('--convention is brubeck or etsy (the daemons\'): etsy keys names sanitized');
+    options.convention = values.convention;
+  }
   return options;
 }
 

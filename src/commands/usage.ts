@@ -73,6 +73,8 @@ one of the --node daemons, so each key is aggregated in exactly one
   --http [HOST:]PORT     /ping and /stats (every line accounted for)
   --max-packet-bytes N   largest packet sent to a node (default 1432)
   --health-interval MS   ms between /ping polls (default 1000)
+  --convention NAME      the daemons' convention, brubeck (default) or etsy:
+                         etsy keys names sanitized (a/b and a-b are one key)
 
 load: send a paced statsd mix to any server
   --target ENDPOINT      host:port, udp://, tcp://, unix:///path, unixstream:///path

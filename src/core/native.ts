@@ -77,7 +77,7 @@ export interface ReceiverOptions {
 /** The daemon's recent history of flushed series (native/history.h). */
 export interface NativeRouter {
   /** Routes the lines of a datagram (or of whole stream lines); `down` has a byte per node, non-zero: down. */
-  route(data: Uint8Array, down: Uint8Array): void;
+  route(data: Uint8Array, down: Uint8Array): number;
   /** The node of one line's key with every node up; -1 for a bad line. */
   nodeOf(line: string): number;
   /** Packets ready (all: the partial ones too), back to back; `counts[i]` of them are node i's, in node order. */
@@ -112,7 +112,7 @@ export interface NativeHistory {
 
 export interface NativeBinding {
   History: new (points: number, maxBytes: number) => NativeHistory;
-  Router: new (nodes: number, maxPacketBytes: number) => NativeRouter;
+  Router: new (nodes: number, maxPacketBytes: number, etsy: boolean, sanitize: boolean) => NativeRouter;
   Receiver: new (aggregator: object, options: ReceiverOptions) => NativeReceiver;
   /** Carbon plaintext lines re-encoded as pickle messages. */
   toPickle(plaintext: Uint8Array): Buffer;

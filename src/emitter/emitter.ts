@@ -117,7 +117,7 @@ export class Emitter extends EventEmitter {
       };
       this.#transport =
         endpoints && endpoints.length > 1
-          ? new ShardedTransport(endpoints, events, { maxQueueBytes, sendWindow }, this.#maxPacketBytes)
+          ? new ShardedTransport(endpoints, events, { maxQueueBytes, sendWindow }, this.#maxPacketBytes, { convention }, (lines) => (this.#stats.dropped += lines))
           : createTransport(endpoint, events, { maxQueueBytes, sendWindow });
       // Immediate flushes (flushInterval 0) still need this timer: keys idle
       // for idleIntervals seconds are forgotten at a flush.

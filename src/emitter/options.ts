@@ -8,7 +8,9 @@ export interface EmitterOptions {
    * Several daemons instead of one `endpoint`: each key (name and tags) is
    * sent to one of them, the one `statsd-native relay` with the same nodes in
    * the same order would choose (jump consistent hash), so a sharded tier
-   * needs no relay. UDP or TCP endpoints (`host:port`, `tcp://…`).
+   * needs no relay. UDP or TCP endpoints (`host:port`, `tcp://…`). Keys are
+   * routed as `convention`'s daemons key them (etsy sanitizes names);
+   * maxQueueBytes bounds all endpoints together.
    */
   endpoints?: string[];
   /** Prepended to every name, joined with '.' (`flux.0` → `flux.0.name`). */

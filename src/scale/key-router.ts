@@ -5,7 +5,7 @@
 // differently.
 import { PARSE_REASONS, type ParseReason } from '../core/errors';
 import { type NativeRouter, native } from '../core/native';
-import { integerOption } from '../core/options';
+import { booleanOption, choiceOption, integerOption } from '../core/options';
 
 export interface KeyRouterStats {
   /** Good lines routed to a node; `perNode` splits them. */
@@ -22,6 +22,12 @@ export interface KeyRouterStats {
   byReason: Record<ParseReason, number>;
 }
 
+/** How the daemons behind key lines: their convention (and etsy's keyNameSanitize). */
+export interface KeyRouterOptions {
+  convention?: 'brubeck' | 'etsy';
+  keyNameSanitize?: boolean;
+}
+
 /** Most nodes one router spreads keys over. */
 export const MAX_NODES = 1024;
 
@@ -31,10 +37,15 @@ export class KeyRouter {
   readonly #native: NativeRouter;
   readonly #down: Uint8Array;
 
-  constructor(nodes: number, maxPacketBytes = 1432) {
+  /**
+   * `convention` and `keyNameSanitize` must be the daemons' (etsy sanitizes
+   * names, so `a/b` and `a-b` are one key there and must go to one node).
+   */
+  constructor(nodes: number, maxPacketBytes = 1432, options: KeyRouterOptions = {}) {
     this.nodes = integerOption('nodes', nodes, 1, 1, MAX_NODES);
     this.maxPacketBytes = integerOption('maxPacketBytes', maxPacketBytes, 1432, 16, 65507);
-    this.#native = new native.Router(this.nodes, this.maxPacketBytes);
+    const convention = choiceOption('convention', options.convention, 'brubeck', ['brubeck', 'etsy'] as const);
+    this.#native = new native.Router(this.nodes, this.maxPacketBytes, convention === 'etsy', booleanOption('keyNameSanitize', options.keyNameSanitize, true));
     this.#down = new Uint8Array(this.nodes);
   }
 
@@ -47,9 +58,9 @@ export class KeyRouter {
     return this.#down[i] !== 0;
   }
 
-  /** Routes every line of `data` (a datagram, or whole lines of a stream) to its node's packets. */
-  route(data: Uint8Array): void {
-    this.#native.route(data, this.#down);
+  /** Routes every line of `data` (a datagram, or whole lines of a stream) to its node's packets; returns how many full packets wait. */
+  route(data: Uint8Array): number {
+    return this.#native.route(data, this.#down);
   }
 
   /** The node `line`'s key belongs to with every node up; -1 for a line that does not parse. */

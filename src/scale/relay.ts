@@ -33,6 +33,10 @@ export interface RelayOptions {
   udp?: { address?: string; port?: number };
   tcp?: { address?: string; port?: number; maxConnections?: number };
   http?: { address?: string; port?: number };
+  /** The daemons' convention (default brubeck): etsy keys names sanitized, so routing must too. */
+  convention?: 'brubeck' | 'etsy';
+  /** etsy's keyNameSanitize, as the daemons have it (default true). */
+  keyNameSanitize?: boolean;
   /** Largest packet sent to a node (default 1432). */
   maxPacketBytes?: number;
   /** ms a partial packet waits for more lines (default 2). */
@@ -75,7 +79,7 @@ const DEFAULT_MAX_QUEUE_BYTES = 16 << 20;
 export class Relay extends EventEmitter {
   readonly nodes: readonly RelayNode[];
   readonly router: KeyRouter;
-  readonly #options: Required<Omit<RelayOptions, 'udp' | 'tcp' | 'http' | 'nodes'>> & Pick<RelayOptions, 'udp' | 'tcp' | 'http'>;
+  readonly #options: Required<Omit<RelayOptions, 'udp' | 'tcp' | 'http' | 'nodes' | 'convention' | 'keyNameSanitize'>> & Pick<RelayOptions, 'udp' | 'tcp' | 'http'>;
   readonly #transports: Transport[];
   readonly #nodeStats: RelayNodeStats[];
   readonly #failures: number[];
@@ -85,12 +89,13 @@ export class Relay extends EventEmitter {
   readonly #udpStats = { datagrams: 0, bytes: 0 };
   #flushTimer: NodeJS.Timeout | undefined;
   #healthTimer: NodeJS.Timeout | undefined;
-  #polling = false;
+  /** Per node: a /ping in flight. */
+  readonly #polling: boolean[] = [];
   udpPort = 0;
 
   constructor(options: RelayOptions) {
     super();
-    knownKeys('Relay', options, ['nodes', 'udp', 'tcp', 'http', 'maxPacketBytes', 'flushDelay', 'healthInterval', 'healthTimeout', 'downAfter', 'maxQueueBytes']);
+    knownKeys('Relay', options, ['nodes', 'udp', 'tcp', 'http', 'convention', 'keyNameSanitize', 'maxPacketBytes', 'flushDelay', 'healthInterval', 'healthTimeout', 'downAfter', 'maxQueueBytes']);
     if (!Array.isArray(options.nodes) || options.nodes.length === 0) throw invalidOption('nodes', 'a list of { host, port, httpPort? }', options.nodes);
     this.nodes = options.nodes.map((n, i) => {
       if (n === null || typeof n !== 'object' || typeof n.host !== 'string' || n.host === '') throw invalidOption(`nodes[${i}].host`, 'a host', n?.host);
@@ -109,9 +114,11 @@ export class Relay extends EventEmitter {
       healthInterval: integerOption('healthInterval', options.healthInterval, 1000, 10, 3_600_000),
       healthTimeout: integerOption('healthTimeout', options.healthTimeout, 500, 1, 60_000),
       downAfter: integerOption('downAfter', options.downAfter, 2, 1, 1000),
-      maxQueueBytes: integerOption('maxQueueBytes', options.maxQueueBytes, DEFAULT_MAX_QUEUE_BYTES, 0, 2 ** 31 - 1),
+      maxQueueBytes: 0, // set below: at least a packet
     };
-    this.router = new KeyRouter(this.nodes.length, this.#options.maxPacketBytes);
+    // A queue smaller than a packet would drop every packet, even to an idle socket.
+    this.#options.maxQueueBytes = integerOption('maxQueueBytes', options.maxQueueBytes, DEFAULT_MAX_QUEUE_BYTES, this.#options.maxPacketBytes, 2 ** 31 - 1);
+    this.router = new KeyRouter(this.nodes.length, this.#options.maxPacketBytes, { convention: options.convention, keyNameSanitize: options.keyNameSanitize });
     this.#failures = this.nodes.map(() => 0);
     this.#nodeStats = this.nodes.map((n) => ({
       address: `${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`,
@@ -228,8 +235,7 @@ export class Relay extends EventEmitter {
 
   /** Routes lines, sends the full packets now and the partial ones after flushDelay. */
   #route(data: Buffer): void {
-    this.router.route(data);
-    this.#send(false);
+    if (this.router.route(data) > 0) this.#send(false); // only when a packet is full: take() makes JS objects
     if (this.#flushTimer === undefined) {
       this.#flushTimer = setTimeout(() => {
         this.#flushTimer = undefined;
@@ -243,14 +249,18 @@ export class Relay extends EventEmitter {
     for (let i = 0; i < perNode.length; i++) if (perNode[i]!.length > 0) this.#transports[i]!.send(perNode[i]!);
   }
 
-  /** Polls every node's /ping once; marks down after downAfter failures in a row, up after one answer. */
+  /**
+   * Polls every node's /ping once; marks down after downAfter failures in a
+   * row, up after one answer. Each node is polled on its own: one that
+   * answers slowly never holds up the others' polls (a ping has a hard
+   * deadline, and a node's next poll waits only for its own last one).
+   */
   async #poll(): Promise<void> {
-    if (this.#polling) return;
-    this.#polling = true;
-    try {
-      await Promise.all(
-        this.nodes.map(async (node, i) => {
-          if (node.httpPort === undefined) return;
+    await Promise.all(
+      this.nodes.map(async (node, i) => {
+        if (node.httpPort === undefined || this.#polling[i]) return;
+        this.#polling[i] = true;
+        try {
           const alive = await ping(node.host, node.httpPort, this.#options.healthTimeout);
           const s = this.#nodeStats[i]!;
           if (alive) {
@@ -266,11 +276,11 @@ export class Relay extends EventEmitter {
             this.router.setDown(i, true);
             this.emit('down', i);
           }
-        }),
-      );
-    } finally {
-      this.#polling = false;
-    }
+        } finally {
+          this.#polling[i] = false;
+        }
+      }),
+    );
   }
 
   #error(error: Error): void {
@@ -278,15 +288,26 @@ export class Relay extends EventEmitter {
   }
 }
 
-/** Whether GET /ping answers at all within `timeoutMs` (a 503, "carbon down", is still a live daemon). */
+/**
+ * Whether GET /ping gives a status line within `timeoutMs` (a 503, "carbon
+ * down", is still a live daemon). The connection is closed as soon as the
+ * status is known, or at the deadline however the peer drips its bytes.
+ */
 function ping(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ host, port, path: '/ping', timeout: timeoutMs, agent: false }, (res) => {
-      res.resume();
+    const req = http.get({ host, port, path: '/ping', agent: false }, (res) => {
+      clearTimeout(deadline);
+      res.destroy();
       resolve(true);
     });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
+    const deadline = setTimeout(() => {
+      req.destroy();
+      resolve(false);
+    }, timeoutMs);
+    req.on('error', () => {
+      clearTimeout(deadline);
+      resolve(false);
+    });
   });
 }
 

@@ -66,6 +66,7 @@ export class UpstreamSink extends SinkReports implements Sink {
             this.recover(`upstream ${endpointUrl(this.endpoint)} takes flushes again`);
           }
           this.#counters.bytesSent += packet.length;
+          this.#counters.metricsSent += countLines(packet); // handed to the kernel, as the emitter counts
         },
       },
       {
@@ -75,13 +76,16 @@ export class UpstreamSink extends SinkReports implements Sink {
     );
   }
 
-  /** Sends a flush's statsd lines; `metrics` counts lines. Never throws. */
+  /**
+   * Sends a flush's statsd lines; never throws. `flushesSent` counts flushes
+   * handed to the transport; `metricsSent` lines the kernel took, and
+   * `metricsDropped` lines the transport gave up on (queue full, closed).
+   */
   write(flush: FlushResult): void {
     if (flush.carbon.length === 0) return;
     const text = this.#transport.stream && flush.carbon[flush.carbon.length - 1] !== 10 ? Buffer.concat([flush.carbon, Buffer.from('\n')]) : flush.carbon;
     this.#transport.send(splitAtLines(text, this.#maxPacketBytes));
     this.#counters.flushesSent++;
-    this.#counters.metricsSent += flush.metrics;
   }
 
   drain(timeoutMs: number): Promise<void> {

@@ -153,7 +153,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     timestamp += 10;
     aggregator.Flush(timestamp, &writer);
     if (forward) {
-      Aggregator upstream{AggregatorOptions{}};
+      // The global tier runs the fleet's options, in the full dialect (it
+      // takes multi-value timer lines and sets whatever the hosts' dialect).
+      AggregatorOptions global = options;
+      global.parse.dialect = statsd::Dialect::kFull;
+      Aggregator upstream{global};
       const statsd::IngestResult r = upstream.Ingest(writer.bytes().data(), writer.bytes().size());
       FUZZ_CHECK(r.errors == 0 && r.lines == writer.metrics(), "forwarded lines an upstream refuses: " + fuzz::Escape(writer.bytes()));
     } else if (pickle) {

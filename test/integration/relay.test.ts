@@ -168,6 +168,51 @@ describe('relay in front of three daemons', () => {
   });
 });
 
+describe('the relay keys lines as its daemons do', () => {
+  it("etsy's sanitized names are one key, and lines etsy takes are routed", () => {
+    const etsy = new KeyRouter(2, 1432, { convention: 'etsy' });
+    for (let i = 0; i < 50; i++) expect(etsy.nodeOf(`req/s${i}:1|c`), `req/s${i}`).toBe(etsy.nodeOf(`req-s${i}:1|c`));
+    expect(etsy.nodeOf('a b:1|c')).toBeGreaterThanOrEqual(0);
+    expect(etsy.nodeOf('a:1|c|@2')).toBeGreaterThanOrEqual(0);
+    expect(new KeyRouter(2).nodeOf('a b:1|c')).toBe(-1); // brubeck refuses a space, as its daemons do
+  });
+
+  it('a /ping that drips its answer neither stalls the other nodes\' polls nor holds sockets', async () => {
+    const slow = await import('node:net').then((net) => {
+      const sockets = new Set<import('node:net').Socket>();
+      const server = net.createServer((socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        socket.on('error', () => {});
+        socket.write('HTTP/1.1 200 OK\r\nX-Slow: ');
+        const drip = setInterval(() => socket.writable && socket.write('x'), 20);
+        socket.on('close', () => clearInterval(drip));
+      });
+      return new Promise<{ port: number; open: () => number; close: () => void }>((resolve) =>
+        server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as import('node:net').AddressInfo).port, open: () => sockets.size, close: () => {
+          for (const s of sockets) s.destroy();
+          server.close();
+        } })),
+      );
+    });
+    const closed = await daemon();
+    const [udp1, http1] = [closed.udpPort, closed.httpPort];
+    await closed.stop(100);
+    servers.splice(servers.indexOf(closed), 1);
+    const r = new Relay({ nodes: [{ host: '127.0.0.1', port: 9, httpPort: slow.port }, { host: '127.0.0.1', port: udp1, httpPort: http1 }], udp: { port: 0 }, healthInterval: 50, healthTimeout: 100 });
+    await r.start();
+    relays.push(r);
+    await until('the closed node marked down', () => !r.stats.nodes[1]!.up, 5000);
+    await sleep(500);
+    expect(slow.open()).toBeLessThanOrEqual(3); // each ping closed at its deadline
+    slow.close();
+  });
+
+  it('a send queue smaller than a packet is refused', () => {
+    expect(() => new Relay({ nodes: [{ host: '127.0.0.1', port: 1 }], maxQueueBytes: 100 })).toThrow(/maxQueueBytes/);
+  });
+});
+
 describe('the hash', () => {
   it('adding a fourth node to three moves ~1/4 of the keys, all to the new node', () => {
     const three = new KeyRouter(3);

@@ -121,6 +121,30 @@ describe('sharded emitter ≡ relay', () => {
     for (const n of perNode) expect(n).toBeGreaterThan(KEYS * 0.3);
   }, 120_000);
 
+  it('a line the daemons could not take is counted dropped; a line of exactly maxPacketBytes goes in one packet of that size', async () => {
+    const landing = new Landing();
+    const sizes: number[] = [];
+    const socket = dgram.createSocket('udp4');
+    socket.on('message', (m) => {
+      sizes.push(m.length);
+      landing.add(0, m.toString());
+    });
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise<void>((resolve) => socket.close(() => resolve())));
+    const port = socket.address().port;
+    const emitter = new Emitter({ endpoints: [`127.0.0.1:${port}`, `127.0.0.1:${port}`], maxPacketBytes: 1432, flushInterval: 3_600_000 });
+    emitter.increment(`${'n'.repeat(1432 - ':1|c'.length)}`); // exactly 1432 bytes
+    emitter.increment('x'.repeat(9000)); // longer than the router's maxLineBytes (8192): the daemons would refuse it
+    await emitter.close();
+    const deadline = Date.now() + 5000;
+    while (landing.lines < 1 && Date.now() < deadline) await sleep(10);
+    await sleep(100);
+    expect(sizes.every((n) => n <= 1432)).toBe(true);
+    expect(landing.lines).toBe(1);
+    expect(emitter.stats).toMatchObject({ sent: 1 });
+    expect(emitter.stats.dropped).toBe(1);
+  });
+
   it('endpoints: with endpoint, empty, or a unix socket, is refused by name', () => {
     expect(() => new Emitter({ endpoint: '127.0.0.1:1', endpoints: ['127.0.0.1:2'] })).toThrow(/either endpoint or endpoints/);
     expect(() => new Emitter({ endpoints: [] })).toThrow(/non-empty list/);

@@ -61,7 +61,7 @@ describe('two tiers ≡ one daemon', () => {
     const got = values(global.flush({ timestamp: 2 }).carbon);
     expect(got.get('big.count')).toBe(1000);
     expect(got.get('big.max')).toBeLessThanOrEqual(999);
-    expect(forwarded.carbon.toString()).toMatch(/\|ms\|@0\.1\n/);
+    expect(forwarded.carbon.toString()).toMatch(/\|h\|@0\.1\n/);
   });
 
   it("a key etsy's sanitizing leaves nameless, or a sum past the largest double, is not forwarded but counted; the rest is", () => {
@@ -69,8 +69,39 @@ describe('two tiers ≡ one daemon', () => {
     local.ingest(`~:+2|g\nok:1|c\nbig:1e308|c\nbig:1e308|c`);
     const forwarded = local.flush({ format: 'statsd', timestamp: 1 });
     expect(forwarded.carbon.toString()).toBe('ok:1|c\n');
-    expect(local.stats).toMatchObject({ unnamedDropped: 1, nonfiniteDropped: 1 });
+    expect(local.stats).toMatchObject({ notForwarded: 1, nonfiniteDropped: 1 });
     expect(new Aggregator().ingest(forwarded.carbon)).toEqual({ lines: 1, errors: 0 });
+  });
+
+  it('forwarded timer counts are exact: a reservoir past its cap, rates above 1 (etsy), a timer that stored nothing is counted', () => {
+    const forward = (options: object, lines: string, upstream: object = {}) => {
+      const local = new Aggregator({ memberSeed: 1, ...options });
+      local.ingest(lines);
+      const forwarded = local.flush({ format: 'statsd', timestamp: 1 });
+      const global = new Aggregator(upstream);
+      expect(global.ingest(forwarded.carbon).errors).toBe(0);
+      return { got: values(global.flush({ timestamp: 2 }).carbon), local };
+    };
+    const many = (n: number) => Array.from({ length: n }, (_, i) => `t:${i}|ms`).join('\n');
+    expect(forward({ maxSamplesPerKey: 65535 }, many(100_000)).got.get('t.count')).toBe(100_000);
+    expect(forward({ maxSamplesPerKey: 1000 }, many(1001)).got.get('t.count')).toBe(1001);
+    const etsy = { convention: 'etsy' };
+    expect(forward(etsy, 't:5|ms|@2\nt:5|ms|@2', etsy).got.get('stats.timers.t.count')).toBe(1);
+    // maxIntervalSamples reached: t2 stored nothing; it is counted, not silently missing
+    const { got, local } = forward({ maxIntervalSamples: 10 }, `${many(10)}\n${Array.from({ length: 5 }, () => 't2:1|ms').join('\n')}`);
+    expect(got.get('t2.count')).toBeUndefined();
+    expect(local.stats.notForwarded).toBe(5);
+  });
+
+  it('a forwarded line longer than maxLineBytes is counted, never sent; empty etsy tags are left out', () => {
+    const local = new Aggregator({ memberSeed: 1, maxLineBytes: 200 });
+    local.ingest(`${'s'.repeat(185)}:x|s\nok:1|c`); // 189 bytes in, 205 forwarded (h + 16 hex digits)
+    const forwarded = local.flush({ format: 'statsd', timestamp: 1 });
+    expect(forwarded.carbon.toString()).toBe('ok:1|c\n');
+    expect(local.stats.notForwarded).toBe(1);
+    const etsy = new Aggregator({ convention: 'etsy', memberSeed: 1 });
+    etsy.ingest('a:1|c|#x:1,!!,y:2');
+    expect(etsy.flush({ format: 'statsd', timestamp: 1 }).carbon.toString()).toBe('a:1|c|#x:1,y:2\n');
   });
 
   it('a set member seen on two hosts counts once only when the hosts share a member seed', () => {
@@ -142,8 +173,21 @@ describe('local daemons → relay → sharded global daemons', () => {
     expect(relay.stats.router.errors).toBe(0);
   });
 
-  it('upstream with graphite, stdout or history is refused, naming them', () => {
+  it('upstream with graphite, stdout, history, sinks or prometheus is refused, naming them, and so is a random member seed', () => {
     expect(() => new StatsdServer({ udp: {}, upstream: { endpoint: '127.0.0.1:1' }, stdout: 'carbon' })).toThrow(/cannot go with stdout/);
     expect(() => new StatsdServer({ udp: {}, upstream: { endpoint: '127.0.0.1:1' }, history: {} })).toThrow(/cannot go with history/);
+    expect(() => new StatsdServer({ udp: {}, upstream: { endpoint: '127.0.0.1:1' }, sinks: [] })).toThrow(/cannot go with sinks/);
+    expect(() => new StatsdServer({ udp: {}, upstream: { endpoint: '127.0.0.1:1' }, prometheus: {} })).toThrow(/cannot go with prometheus/);
+    expect(() => new StatsdServer({ udp: {}, upstream: { endpoint: '127.0.0.1:1' }, aggregator: { memberSeed: 0 } })).toThrow(/memberSeed 0/);
+  });
+
+  it('an upstream that is down: lines are counted dropped, never sent', async () => {
+    const server = new StatsdServer({ udp: { address: '127.0.0.1', port: 0 }, upstream: { endpoint: 'tcp://127.0.0.1:1' }, flushInterval: 3_600_000 });
+    await server.start();
+    server.aggregator.ingest('a:1|c\nb:2|c');
+    server.flush();
+    await server.stop(200);
+    const s = server.stats.sinks[0]!;
+    expect(s).toMatchObject({ name: 'upstream', metricsSent: 0, metricsDropped: 2 });
   });
 });

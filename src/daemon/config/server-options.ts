@@ -179,9 +179,13 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   const flushInterval = integerOption('flushInterval', options.flushInterval, DEFAULT_FLUSH_INTERVAL_MS, 1, MAX_TIMER_MS);
   const aggregator = { ...options.aggregator, flushInterval };
   if (options.upstream !== undefined) {
-    const others = (['graphite', 'stdout', 'history'] as const).filter((k) => options[k] !== undefined);
+    const others = (['graphite', 'stdout', 'history', 'sinks'] as const).filter((k) => options[k] !== undefined);
+    if (options.prometheus !== undefined && options.prometheus !== false) others.push('prometheus' as never);
     if (others.length > 0) {
       throw new StatsdError('ERR_STATSD_INVALID_OPTION', `upstream forwards each flush as statsd lines: it cannot go with ${others.join(', ')} (a flush is written once, in one format)`);
+    }
+    if (aggregator.memberSeed === 0) {
+      throw new StatsdError('ERR_STATSD_INVALID_OPTION', 'upstream with aggregator.memberSeed 0 (a random seed per daemon) would count a set member once per host: give the fleet one seed');
     }
     aggregator.memberSeed ??= DEFAULT_FORWARD_MEMBER_SEED;
   }
@@ -195,7 +199,8 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     aggregator,
     sinks: [...(options.sinks ?? [])],
     graphiteApi: { ...options.graphiteApi }, // checked by GraphiteApi
-    prometheus: resolvePrometheusOptions(options.prometheus),
+    // A forwarding daemon's flush is statsd lines: nothing for /metrics to read.
+    prometheus: options.upstream !== undefined ? undefined : resolvePrometheusOptions(options.prometheus),
     flushInterval,
     alignFlush: booleanOption('alignFlush', options.alignFlush, false),
     shutdownTimeout: integerOption('shutdownTimeout', options.shutdownTimeout, DEFAULT_SHUTDOWN_TIMEOUT_MS, 0, MAX_TIMER_MS),

@@ -60,7 +60,7 @@ export function registerHealthRoutes(http: HttpServer, server: StatsdServer): vo
       members_dropped: stats.aggregator.membersDropped,
       samples_not_stored: stats.aggregator.samplesNotStored,
       nonfinite_dropped: stats.aggregator.nonfiniteDropped,
-      unnamed_dropped: stats.aggregator.unnamedDropped,
+      not_forwarded: stats.aggregator.notForwarded,
       flushes: stats.aggregator.flushes,
       datapoints_flushed: stats.datapointsFlushed,
       ...(server.history && { history: snakeCase(server.history.history) }),
