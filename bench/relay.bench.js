@@ -151,6 +151,13 @@ async function measure(kind) {
   };
 }
 
+/** The load generator's packets (its default mix), for the in-process cost cases. */
+function corpus() {
+  const { buildPackets } = require(path.join(ROOT, 'dist', 'load', 'load.js'));
+  const packets = buildPackets({ target: 'udp://127.0.0.1:0', prefix: 'cost' }, false);
+  return { packets: packets.map((p) => p.bytes), lines: packets.reduce((a, p) => a + p.lines, 0) };
+}
+
 runSuite({
   suite: 'relay',
   title: 'Relay: lines/s forwarded with no loss, ours vs etsy statsd proxy.js',
@@ -165,6 +172,40 @@ runSuite({
       cases: {
         ours: { name: '`statsd-native relay` (native route per datagram, packed per node)', run: () => measure('ours') },
         proxy: { name: 'etsy statsd 0.9 proxy.js (hashring, one datagram per line)', run: () => measure('proxy') },
+      },
+    },
+    {
+      name: 'cost',
+      title: 'In one process, per line: the relay\'s native routing (parse, key, hash, pack per node) against a daemon\'s ingest of the same packets',
+      unit: 'lines/s',
+      baseline: 'ingest',
+      cases: {
+        route: {
+          name: 'KeyRouter.route over the load packets, 2 nodes, full packets taken',
+          prepare: () => {
+            const { KeyRouter } = require(path.join(ROOT, 'dist', 'scale', 'key-router.js'));
+            return { router: new KeyRouter(2), ...corpus() };
+          },
+          fn: (_c, s) => {
+            let taken = 0;
+            for (const p of s.packets) if (s.router.route(p) > 0) taken += s.router.take(false).length;
+            return taken;
+          },
+          units: (_c, s) => s.lines,
+        },
+        ingest: {
+          name: 'Aggregator.ingest of the same packets (a daemon\'s parse and aggregate, brubeck)',
+          prepare: () => {
+            const { Aggregator } = require(path.join(ROOT, 'dist', 'aggregator', 'aggregator.js'));
+            return { aggregator: new Aggregator(), ...corpus() };
+          },
+          fn: (_c, s) => {
+            let n = 0;
+            for (const p of s.packets) n += s.aggregator.ingest(p).lines;
+            return n;
+          },
+          units: (_c, s) => s.lines,
+        },
       },
     },
   ],
