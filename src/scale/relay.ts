@@ -138,6 +138,10 @@ export class Relay extends EventEmitter {
           error: (error) => {
             s.sendErrors++;
             this.#error(error);
+            // ECONNREFUSED: a datagram found no one listening (the kernel's
+            // ICMP answer). Poll the node now, downAfter times if need be,
+            // rather than lose its lines until the next scheduled poll.
+            if ((error as NodeJS.ErrnoException).code === 'ECONNREFUSED') void this.#pollNode(i, this.#options.downAfter);
           },
           dropped: (packets) => {
             for (const p of packets) s.linesDropped += countLines(p);
@@ -256,31 +260,41 @@ export class Relay extends EventEmitter {
    * deadline, and a node's next poll waits only for its own last one).
    */
   async #poll(): Promise<void> {
-    await Promise.all(
-      this.nodes.map(async (node, i) => {
-        if (node.httpPort === undefined || this.#polling[i]) return;
-        this.#polling[i] = true;
-        try {
-          const alive = await ping(node.host, node.httpPort, this.#options.healthTimeout);
-          const s = this.#nodeStats[i]!;
-          if (alive) {
-            this.#failures[i] = 0;
-            if (!s.up) {
-              s.up = true;
-              this.router.setDown(i, false);
-              this.emit('up', i);
-            }
-          } else if (++this.#failures[i]! >= this.#options.downAfter && s.up) {
-            s.up = false;
-            s.downs++;
-            this.router.setDown(i, true);
-            this.emit('down', i);
+    await Promise.all(this.nodes.map((_, i) => this.#pollNode(i, 1)));
+  }
+
+  /**
+   * Polls node i's /ping up to `times` times in a row, stopping at an answer
+   * or once it is marked down; nothing when a poll of it is under way.
+   */
+  async #pollNode(i: number, times: number): Promise<void> {
+    const node = this.nodes[i]!;
+    if (node.httpPort === undefined || this.#polling[i]) return;
+    this.#polling[i] = true;
+    try {
+      const s = this.#nodeStats[i]!;
+      for (let k = 0; k < times; k++) {
+        const alive = await ping(node.host, node.httpPort, this.#options.healthTimeout);
+        if (alive) {
+          this.#failures[i] = 0;
+          if (!s.up) {
+            s.up = true;
+            this.router.setDown(i, false);
+            this.emit('up', i);
           }
-        } finally {
-          this.#polling[i] = false;
+          return;
         }
-      }),
-    );
+        if (++this.#failures[i]! >= this.#options.downAfter && s.up) {
+          s.up = false;
+          s.downs++;
+          this.router.setDown(i, true);
+          this.emit('down', i);
+        }
+        if (!s.up) return;
+      }
+    } finally {
+      this.#polling[i] = false;
+    }
   }
 
   #error(error: Error): void {

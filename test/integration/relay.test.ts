@@ -140,6 +140,26 @@ describe('relay in front of three daemons', () => {
     expect(relay.stats.router.moved).toBe(homeOf1.length); // nothing moved this time
   });
 
+  it('a daemon gone between polls is marked down by the first datagram refused, not at the next scheduled poll', async () => {
+    const nodes = [await daemon(), await daemon()];
+    const relay = await relayTo(nodes, { healthInterval: 600_000 }); // one poll at start, the next in 10 minutes
+    await sleep(200);
+    const down = new Promise((resolve) => relay.once('down', resolve));
+    await nodes[1]!.stop(100);
+    servers.splice(servers.indexOf(nodes[1]!), 1);
+    const { payloads } = lines('q', 200);
+    let marked = false;
+    void down.then(() => (marked = true));
+    const deadline = Date.now() + 10_000;
+    while (!marked && Date.now() < deadline) {
+      await send(relay.udpPort, payloads.slice(0, 2)); // some of these keys are node 1's: refused (ECONNREFUSED)
+      await sleep(50);
+    }
+    expect(marked).toBe(true);
+    expect(relay.stats.nodes[1]).toMatchObject({ up: false, downs: 1 });
+    expect(relay.stats.nodes[1]!.sendErrors).toBeGreaterThan(0);
+  });
+
   it('every node down: lines are counted unroutable, none is sent', async () => {
     const nodes = [await daemon(), await daemon()];
     const relay = await relayTo(nodes);
