@@ -53,7 +53,9 @@ describe('GraphiteSink maxBacklogBytes', () => {
     const stats = sink.stats();
     expect(stats.flushesSent + stats.flushesDropped).toBe(made.length);
     expect(stats.metricsSent + stats.metricsDropped).toBe(made.length * 1000);
-    // what arrived is exactly the newest `kept` flushes, whole
+    // what arrived is exactly the newest `kept` flushes, whole (written is not
+    // yet read: the scripted carbon reads on this process's event loop)
+    await until(async () => carbon.datapoints().length >= kept * 1000, 30_000, () => `carbon to read ${kept * 1000} datapoints: ${carbon.datapoints().length}`);
     const stamps = new Map<number, number>();
     for (const p of carbon.datapoints()) stamps.set(p.timestamp, (stamps.get(p.timestamp) ?? 0) + 1);
     expect([...stamps.keys()].sort()).toEqual(made.slice(30 - kept).map((f) => f.timestamp));
