@@ -14,7 +14,8 @@
 // (`|#k:v,flag`). Keys not updated, and the internal metrics, are not
 // written. What cannot be carried is counted in not_forwarded_ (values): a
 // key etsy's sanitizing left nameless, a timer that stored no sample, a line
-// longer than max_line_bytes. Resets per-interval state as the other flushes.
+// an upstream would not parse (longer than max_line_bytes, or a path such as
+// etsy's `a.` from `a.;t`). Resets per-interval state as the other flushes.
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -71,9 +72,17 @@ std::string ExactRate(double q) {
 
 void Aggregator::FlushStatsd(int64_t timestamp, GraphiteWriter* out) {
   std::string line;
-  // A line within max_line_bytes goes out; a longer one is counted (`values` of them).
+  // A line goes out only if a daemon of this fleet parses it (the full
+  // dialect, this one's etsy reading and maxLineBytes): a key such as etsy's
+  // `a.;t` (path `a.`, a name no parser takes) or a line grown past
+  // maxLineBytes is counted (`values` of them) instead.
+  ParseOptions check = options_.parse;
+  check.dialect = Dialect::kFull;
+  check.etsy = options_.convention == Convention::kEtsy && options_.key_name_sanitize;  // as LineStager reads lines
+  LineParser parser(check);
+  ParsedLine parsed;
   const auto emit = [&](size_t values) {
-    if (line.size() > options_.parse.max_line_bytes) {
+    if (parser.Parse(line, &parsed) != ParseStatus::kOk) {
       not_forwarded_ += values;
     } else {
       out->AddLine(line);
