@@ -7,6 +7,7 @@
 // that `has` confirms with their kind, never a kind guessed from the name.
 import { toNativeOptions } from '../../aggregator/options';
 import type { AggregatorOptions, Convention } from '../../aggregator/aggregator';
+import { etsyNamespaces } from '../../aggregator/etsy-namespaces';
 
 export type StatsdKind = 'counter' | 'monotonic' | 'gauge' | 'set' | 'timer';
 
@@ -203,16 +204,7 @@ class EtsyNaming implements CarbonNaming {
     this.#o = o;
     // statsd.bad_lines_seen, packets_received, metrics_received: a rate and a count each.
     this.head = 3 * (o.flushCounts ? 2 : 1);
-    const join = (...parts: string[]) => parts.filter((p) => p !== '').map((p) => `${p}.`).join('');
-    this.#ns = o.legacyNamespace
-      ? { counter: 'stats.', timer: 'stats.timers.', gauge: 'stats.gauges.', set: 'stats.sets.' }
-      : {
-          counter: join(o.globalPrefix, o.prefixCounter),
-          timer: join(o.globalPrefix, o.prefixTimer),
-          gauge: join(o.globalPrefix, o.prefixGauge),
-          set: join(o.globalPrefix, o.prefixSet),
-        };
-    this.#suffix = o.globalSuffix === '' ? '' : `.${o.globalSuffix}`;
+    ({ ns: this.#ns, suffix: this.#suffix } = etsyNamespaces(o));
     this.#lag = `${this.#ns.gauge}${o.prefixStats}.timestamp_lag${this.#suffix}`;
     // The count is the interval's increment; without it, the rate × the interval's seconds.
     this.#counterCount = INCREMENT;

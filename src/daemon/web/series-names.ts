@@ -4,6 +4,7 @@
 // flush_brubeck.cc, flush_etsy.cc, etsy_names.cc) for the same options; a
 // superset is fine, since the caller keeps only the series the history knows.
 import { type AggregatorOptions, CONVENTION_CODE, toNativeOptions } from '../../aggregator/options';
+import { etsyNamespaces } from '../../aggregator/etsy-namespaces';
 
 export type KeyKind = 'counter' | 'monotonic' | 'gauge' | 'timer' | 'set';
 export const KEY_KINDS: readonly KeyKind[] = ['counter', 'monotonic', 'gauge', 'timer', 'set'];
@@ -49,16 +50,7 @@ export class SeriesNames {
     const o = toNativeOptions(options) as NamingOptions;
     this.#o = o;
     this.#etsy = o.convention === CONVENTION_CODE.etsy;
-    const join = (...parts: string[]) => parts.filter((p) => p !== '').map((p) => `${p}.`).join('');
-    this.#ns = o.legacyNamespace
-      ? { counter: 'stats.', timer: 'stats.timers.', gauge: 'stats.gauges.', set: 'stats.sets.' }
-      : {
-          counter: join(o.globalPrefix, o.prefixCounter),
-          timer: join(o.globalPrefix, o.prefixTimer),
-          gauge: join(o.globalPrefix, o.prefixGauge),
-          set: join(o.globalPrefix, o.prefixSet),
-        };
-    this.#suffix = o.globalSuffix === '' ? '' : `.${o.globalSuffix}`;
+    ({ ns: this.#ns, suffix: this.#suffix } = etsyNamespaces(o));
   }
 
   /**
